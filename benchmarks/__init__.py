@@ -1,0 +1,1 @@
+"""Benchmarks: what Jacobians and Hessians cost, by every approach."""

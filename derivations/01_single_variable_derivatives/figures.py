@@ -1,0 +1,116 @@
+"""Figures of chapter 01: the difference quotient's error and the tangent line.
+
+Writes ``difference_quotient_error.png`` and ``tangent_line.png`` into ``--out`` (default:
+the ``figures/`` folder beside this script). Deterministic and offline; run from the
+repository root as ``python derivations/01_single_variable_derivatives/figures.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: the script runs in CI and on headless machines
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+if str(ROOT) not in sys.path:  # run as a script, the repository root is not on the path
+    sys.path.insert(0, str(ROOT))
+
+from implementations import single_variable as sv  # noqa: E402
+
+EPS = np.finfo(np.float64).eps
+PNG_METADATA = {"Software": None}  # no matplotlib version in the file: same bytes on every run
+
+
+def difference_quotient_error(out: Path) -> Path:
+    """Relative error of forward and central quotients of exp at x = 1 against h."""
+    x = 1.0
+    steps = np.logspace(-1, -15, 141)
+    forward, central = sv.difference_quotient_errors(np.exp, np.exp, x, steps)
+    # An error that happens to round to exactly 0 has no place on a log axis.
+    forward = np.where(forward > 0, forward, np.nan)
+    central = np.where(central > 0, central, np.nan)
+
+    fig, ax = plt.subplots(figsize=(7.5, 6.0), dpi=120)
+    ax.loglog(steps, forward, "o-", ms=2.5, lw=1.2, color="tab:blue", label="forward  (f(x+h) − f(x)) / h")
+    ax.loglog(steps, central, "s-", ms=2.5, lw=1.2, color="tab:orange", label="central  (f(x+h) − f(x−h)) / 2h")
+    # Truncation models for f = exp (f = f' = f'' = f''' = e at x = 1), relative to f'(x):
+    # forward h/2, central h²/6; rounding ε/h. Drawn only where they are visible.
+    ref = steps[steps >= 1e-9]
+    ax.loglog(ref, ref / 2, "-", lw=5, color="tab:blue", alpha=0.2, zorder=1, label="model f''h/2 / f' = h/2  (slope 1)")
+    ref2 = steps[steps >= 1e-6]
+    ax.loglog(ref2, ref2**2 / 6, "-", lw=5, color="tab:orange", alpha=0.25, zorder=1, label="model f'''h²/6 / f' = h²/6  (slope 2)")
+    rnd = steps[steps <= 1e-4]
+    ax.loglog(rnd, EPS / rnd, ":", lw=1.2, color="black", alpha=0.7, label="rounding model ε/h  (slope −1)")
+    for h_opt, text, color in ((np.sqrt(EPS), "h = √ε ≈ 1.5e−8", "tab:blue"), (np.cbrt(EPS), "h = ε^(1/3) ≈ 6.1e−6", "tab:orange")):
+        ax.axvline(h_opt, color=color, lw=1.0, ls="-.", alpha=0.8)
+        ax.text(h_opt / 1.3, 5.0, text, color=color, ha="left", va="top", rotation=90, fontsize=9)
+    ax.set_xlim(1e-15, 1e-1)
+    ax.invert_xaxis()  # h shrinks left to right, as in the limit h → 0
+    ax.set_ylim(1e-13, 1e1)
+    ax.set_xlabel("step h  (shrinking →)")
+    ax.set_ylabel("relative error  |q(h) − f'(x)| / |f'(x)|")
+    ax.set_title("Difference quotients of exp at x = 1 (float64): truncation vs rounding")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    path = out / "difference_quotient_error.png"
+    fig.savefig(path, metadata=PNG_METADATA)
+    plt.close(fig)
+    return path
+
+
+def tangent_line(out: Path) -> Path:
+    """sin with its tangent at a = 1, and the gap |f − T| shrinking like h²."""
+    a = 1.0
+    line = sv.tangent_line(np.sin, np.cos, a)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 4.2), dpi=120)
+    xs = np.linspace(-0.5, 3.0, 400)
+    left.plot(xs, np.sin(xs), lw=1.8, color="tab:blue", label="f(x) = sin x")
+    left.plot(xs, line(xs), "--", lw=1.4, color="tab:red", label="T(x) = sin 1 + cos 1 · (x − 1)")
+    left.plot([a], [np.sin(a)], "o", color="black", ms=5, label="(a, f(a)), a = 1")
+    left.set_ylim(-1.2, 2.2)
+    left.set_xlabel("x")
+    left.set_title("The tangent touches f at a with slope f'(a)")
+    left.grid(True, alpha=0.3)
+    left.legend(loc="upper left", fontsize=8)
+
+    steps = np.logspace(-5, 0, 61)
+    gap_right = np.abs(np.sin(a + steps) - line(a + steps))
+    gap_left = np.abs(np.sin(a - steps) - line(a - steps))
+    right.loglog(steps, gap_right, "o-", ms=2.5, lw=1.2, color="tab:blue", label="|f(a+h) − T(a+h)|")
+    right.loglog(steps, gap_left, "s", ms=2.5, color="tab:green", alpha=0.6, label="|f(a−h) − T(a−h)|")
+    right.loglog(steps, np.sin(a) / 2 * steps**2, "--", lw=1.0, color="black", label="|f''(a)|/2 · h² (slope 2)")
+    right.set_xlabel("|h|")
+    right.set_ylabel("gap")
+    right.set_title("The gap is O(h²): f(a+h) − T(a+h) = f''(ξ)h²/2")
+    right.grid(True, which="major", alpha=0.3)
+    right.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    path = out / "tangent_line.png"
+    fig.savefig(path, metadata=PNG_METADATA)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None) -> list[Path]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE / "figures", help="folder for the PNGs (default: %(default)s)")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    paths = [difference_quotient_error(args.out), tangent_line(args.out)]
+    for path in paths:
+        print(path)
+    return paths
+
+
+if __name__ == "__main__":
+    main()

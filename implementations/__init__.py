@@ -1,0 +1,1 @@
+"""Hand-coded numpy derivatives, one module per chapter (plus layers.py for backprop)."""

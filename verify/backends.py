@@ -1,0 +1,172 @@
+"""Autodiff references from JAX and PyTorch, as numpy arrays.
+
+Importing this module enables JAX's float64 (``jax_enable_x64``) before any JAX array
+exists, and silences the one known deprecation warning of torch's forward mode.
+
+Every reference is computed on ``fw(*w)``: the primal with the non-differentiated
+arguments fixed, as a function of the ``wrt`` arguments only. Results come back as a
+tuple with one array per ``wrt`` argument (first-order kinds) or one array.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=DeprecationWarning)
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+import torch  # noqa: E402
+import torch.func  # noqa: E402
+
+from .linalg import contract_jvp, contract_vjp  # noqa: E402
+
+FRAMEWORKS = ("jax", "torch")
+
+
+def versions() -> dict:
+    import array_api_compat
+    import scipy
+
+    return {
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "jax": jax.__version__,
+        "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else jax.__version__,
+        "torch": torch.__version__,
+        "array_api_compat": array_api_compat.__version__,
+    }
+
+
+def _as_numpy(tree):
+    if isinstance(tree, (tuple, list)):
+        return tuple(_as_numpy(t) for t in tree)
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().cpu().numpy()
+    return np.asarray(tree)
+
+
+# --------------------------------------------------------------------------------------
+# JAX
+# --------------------------------------------------------------------------------------
+
+
+def _jit_or_eager(fn, *args):
+    """jax.jit(fn)(*args): one compilation of the whole graph is several times faster
+    than compiling each primitive eagerly; functions with value-dependent Python
+    control flow cannot be traced, and run eagerly instead."""
+    try:
+        return jax.jit(fn)(*args)
+    except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError):
+        return fn(*args)
+
+
+def jax_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:
+    """(reference, the JAX call used) for a kind in forward/reverse (or nested) mode."""
+    w = tuple(jnp.asarray(a) for a in w)
+    argnums = tuple(range(len(w)))
+    probe = None if probe is None else jax.tree_util.tree_map(jnp.asarray, probe)
+    if kind in ("derivative", "gradient", "jacobian"):
+        if mode == "forward":
+            fn, method = jax.jacfwd(fw, argnums=argnums), "jax.jacfwd"
+        elif kind == "gradient":
+            fn, method = jax.grad(fw, argnums=argnums), "jax.grad"
+        else:
+            fn, method = jax.jacrev(fw, argnums=argnums), "jax.jacrev"
+        return _as_numpy(_jit_or_eager(fn, *w)), method
+    if kind == "jvp":
+        if mode == "forward":
+            return _as_numpy(_jit_or_eager(lambda w, t: jax.jvp(fw, w, t)[1], w, tuple(probe))), "jax.jvp"
+        jac = _as_numpy(_jit_or_eager(jax.jacrev(fw, argnums=argnums), *w))
+        return contract_jvp(jac, _as_numpy(probe)), "jax.jacrev, contracted with the tangent"
+    if kind == "vjp":
+        if mode == "reverse":
+            return _as_numpy(_jit_or_eager(lambda w, u: jax.vjp(fw, *w)[1](u), w, probe)), "jax.vjp"
+        jac = _as_numpy(_jit_or_eager(jax.jacfwd(fw, argnums=argnums), *w))
+        return contract_vjp(_as_numpy(probe), jac), "jax.jacfwd, contracted with the cotangent"
+    (x,) = w
+    if kind == "hessian":
+        if mode == "forward-over-reverse":
+            return _as_numpy(_jit_or_eager(jax.jacfwd(jax.jacrev(fw)), x)), "jax.jacfwd(jax.jacrev)"
+        return _as_numpy(_jit_or_eager(jax.jacrev(jax.jacrev(fw)), x)), "jax.jacrev(jax.jacrev)"
+    if kind == "hvp":
+        if mode == "forward-over-reverse":
+            return _as_numpy(_jit_or_eager(lambda x, v: jax.jvp(jax.grad(fw), (x,), (v,))[1], x, probe)), "jax.jvp(jax.grad)"
+        return _as_numpy(_jit_or_eager(lambda x, v: jax.vjp(jax.grad(fw), x)[1](v)[0], x, probe)), "jax.vjp(jax.grad)"
+    raise ValueError(f"no JAX reference for kind {kind!r} in mode {mode!r}")
+
+
+# --------------------------------------------------------------------------------------
+# PyTorch: torch.func (forward and reverse) and the classic torch.autograd tape
+# --------------------------------------------------------------------------------------
+
+
+def _tensors(arrays):
+    return tuple(torch.from_numpy(np.array(a, copy=True)) for a in arrays)
+
+
+def torch_func_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:
+    """(reference, the torch.func call used)."""
+    w = _tensors(w)
+    argnums = tuple(range(len(w)))
+    if probe is not None:
+        probe = _tensors(probe) if isinstance(probe, tuple) else _tensors((probe,))[0]
+    F = torch.func
+    if kind in ("derivative", "gradient", "jacobian"):
+        if mode == "forward":
+            return _as_numpy(F.jacfwd(fw, argnums=argnums)(*w)), "torch.func.jacfwd"
+        if kind == "gradient":
+            return _as_numpy(F.grad(fw, argnums=argnums)(*w)), "torch.func.grad"
+        return _as_numpy(F.jacrev(fw, argnums=argnums)(*w)), "torch.func.jacrev"
+    if kind == "jvp":
+        if mode == "forward":
+            return _as_numpy(F.jvp(fw, w, probe)[1]), "torch.func.jvp"
+        jac = _as_numpy(F.jacrev(fw, argnums=argnums)(*w))
+        return contract_jvp(jac, _as_numpy(probe)), "torch.func.jacrev, contracted with the tangent"
+    if kind == "vjp":
+        if mode == "reverse":
+            _, pullback = F.vjp(fw, *w)
+            return _as_numpy(pullback(probe)), "torch.func.vjp"
+        jac = _as_numpy(F.jacfwd(fw, argnums=argnums)(*w))
+        return contract_vjp(_as_numpy(probe), jac), "torch.func.jacfwd, contracted with the cotangent"
+    (x,) = w
+    if kind == "hessian":
+        if mode == "forward-over-reverse":
+            return _as_numpy(F.hessian(fw)(x)), "torch.func.hessian (jacfwd(jacrev))"
+        return _as_numpy(F.jacrev(F.jacrev(fw))(x)), "torch.func.jacrev(jacrev)"
+    if kind == "hvp":
+        if mode == "forward-over-reverse":
+            return _as_numpy(F.jvp(F.grad(fw), (x,), (probe,))[1]), "torch.func.jvp(grad)"
+        _, pullback = F.vjp(F.grad(fw), x)
+        return _as_numpy(pullback(probe)[0]), "torch.func.vjp(grad)"
+    raise ValueError(f"no torch.func reference for kind {kind!r} in mode {mode!r}")
+
+
+def torch_tape_reference(kind: str, fw, w: tuple, probe) -> tuple[object, str]:
+    """(reference, the torch.autograd call used): the classic recorded tape."""
+    leaves = tuple(t.requires_grad_() for t in _tensors(w))
+    if probe is not None:
+        probe = _tensors(probe) if isinstance(probe, tuple) else _tensors((probe,))[0]
+    A = torch.autograd
+    if kind in ("derivative", "gradient", "jacobian"):
+        jac = A.functional.jacobian(fw, leaves, vectorize=False)
+        return _as_numpy(jac), "torch.autograd.functional.jacobian"
+    if kind == "jvp":
+        return _as_numpy(A.functional.jvp(fw, leaves, probe)[1]), "torch.autograd.functional.jvp"
+    if kind == "vjp":
+        out = fw(*leaves)
+        grads = A.grad(out, leaves, grad_outputs=probe, allow_unused=True)
+        grads = tuple(torch.zeros_like(t) if g is None else g for g, t in zip(grads, leaves))
+        return _as_numpy(grads), "torch.autograd.grad(grad_outputs=cotangent)"
+    (x,) = leaves
+    if kind == "hessian":
+        return _as_numpy(A.functional.hessian(fw, x)), "torch.autograd.functional.hessian"
+    if kind == "hvp":
+        (g,) = A.grad(fw(x), (x,), create_graph=True)
+        (hv,) = A.grad(g, (x,), grad_outputs=probe)
+        return _as_numpy(hv), "torch.autograd.grad of the gradient (double backward)"
+    raise ValueError(f"no torch.autograd reference for kind {kind!r}")

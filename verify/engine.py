@@ -1,0 +1,362 @@
+"""The engine: every check of an entry, generated from its kind, run and compared.
+
+``run_entry`` draws inputs with the entry's sampler (seeded by the global seed, the
+entry's name and the trial number, so filtering does not change the draws), validates
+them, calls the hand-coded derivative once, and compares it with every reference
+(JAX, torch.func, the torch.autograd tape, finite differences, the complex step) using
+the one metric of ``verify.tolerances``. Nothing escapes as a traceback: any exception
+becomes a FAIL of the check it happened in, with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .linalg import diagonal_jacobian
+from .registry import PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity
+from .tolerances import ComparisonError, relative_error_parts, tolerance
+
+FRAMEWORK_CHOICES = ("jax", "torch", "fd")
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One generated check: which backend, which mode, which tolerance row."""
+
+    id: str
+    framework: str  # jax | torch | fd (what --backend filters on)
+    backend: str  # jax | torch.func | torch.autograd | numpy
+    mode: str  # forward | reverse | forward-over-reverse | reverse-over-reverse | tape | ...
+    oracle: str  # the key into the tolerance table
+
+
+@dataclass
+class CheckResult:
+    identity: str
+    check: str
+    backend: str
+    mode: str
+    oracle: str
+    error: float | None
+    tolerance: float | None
+    passed: bool
+    method: str = ""
+    reason: str = ""
+    oracle_error_estimate: float | None = None
+    trial: int = 0
+
+    def message(self) -> str:
+        """One line naming the identity, the backend, the mode and the error."""
+        where = f"{self.identity} [{self.backend}, {self.mode}]"
+        if self.reason:
+            return f"{where}: FAIL: {self.reason}"
+        verdict = "ok" if self.passed else "FAIL"
+        relation = "<=" if self.passed else ">"
+        return f"{where}: {verdict}: max relative error {self.error:.2e} {relation} tolerance {self.tolerance:.0e}"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EntryResult:
+    name: str
+    chapter: str
+    statement: str
+    kind: str
+    derivation: str
+    checks: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    def message(self) -> str:
+        return "\n".join(c.message() for c in self.failures) or f"{self.name}: all {len(self.checks)} checks pass"
+
+
+def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES) -> list[CheckSpec]:
+    """The checks generated for an entry: a function of its kind and holomorphic flag."""
+    if entry.kind in SECOND_ORDER_KINDS:
+        first, second = "forward-over-reverse", "reverse-over-reverse"
+        fd_oracle = "finite_difference_2"
+    else:
+        first, second = "forward", "reverse"
+        fd_oracle = "finite_difference"
+    specs = [
+        CheckSpec("jax.fwd", "jax", "jax", first, "autodiff"),
+        CheckSpec("jax.rev", "jax", "jax", second, "autodiff"),
+        CheckSpec("torch.fwd", "torch", "torch.func", first, "autodiff"),
+        CheckSpec("torch.rev", "torch", "torch.func", second, "autodiff"),
+        CheckSpec("torch.tape", "torch", "torch.autograd", "tape", "autodiff"),
+        CheckSpec("fd", "fd", "numpy", "central differences (Richardson)", fd_oracle),
+    ]
+    if entry.holomorphic and entry.kind not in SECOND_ORDER_KINDS:
+        specs.append(CheckSpec("cstep", "fd", "numpy", "complex step", "complex_step"))
+    return [s for s in specs if s.framework in frameworks]
+
+
+def entry_rng(seed: int, name: str, trial: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), trial])
+
+
+# --------------------------------------------------------------------------------------
+# Input validation: bad input is a FAIL with a reason, never a traceback
+# --------------------------------------------------------------------------------------
+
+
+class BadInput(ValueError):
+    pass
+
+
+def _validate_inputs(entry: Identity, args: tuple) -> None:
+    for i, a in enumerate(args):
+        a = np.asarray(a)
+        role = "differentiated argument" if i in entry.wrt_tuple else "argument"
+        if i in entry.wrt_tuple:
+            if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer):
+                raise BadInput(f"{role} {i} has dtype {a.dtype}: derivatives need a floating-point input")
+            if np.iscomplexobj(a):
+                note = "" if entry.holomorphic else " (this entry is not holomorphic)"
+                raise BadInput(f"{role} {i} is complex{note}: checks take real inputs")
+            if a.size == 0:
+                raise BadInput(f"{role} {i} is empty (shape {a.shape}): nothing to differentiate")
+        if np.issubdtype(a.dtype, np.inexact) and not np.all(np.isfinite(a)):
+            bad = "NaN" if np.any(np.isnan(a)) else "Inf"
+            raise BadInput(f"{role} {i} contains {bad}")
+    if max(entry.wrt_tuple) >= len(args):
+        raise BadInput(f"wrt={entry.wrt} but only {len(args)} argument(s) were given")
+
+
+def _validate_output(entry: Identity, args: tuple, out) -> None:
+    out = np.asarray(out)
+    if not np.all(np.isfinite(out)):
+        raise BadInput("the primal is NaN or Inf at this input (outside its domain?)")
+    if entry.kind in ("gradient", "hessian", "hvp") and out.shape != ():
+        raise BadInput(f"a {entry.kind} needs a scalar function, but f returns shape {out.shape}")
+    if entry.kind == "derivative":
+        x = np.asarray(args[entry.wrt_tuple[0]])
+        if out.shape != x.shape:
+            raise BadInput(f"a derivative entry needs an elementwise f, but f maps shape {x.shape} to {out.shape}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+# --------------------------------------------------------------------------------------
+# Probes and the hand-coded side
+# --------------------------------------------------------------------------------------
+
+
+def draw_probe(entry: Identity, args: tuple, out, rng: np.random.Generator, dtype):
+    """Random tangent (jvp), cotangent (vjp) or vector (hvp): never all-ones."""
+    if entry.kind == "jvp":
+        return tuple(rng.standard_normal(np.shape(args[i])).astype(dtype) for i in entry.wrt_tuple)
+    if entry.kind == "vjp":
+        return rng.standard_normal(np.shape(out)).astype(dtype)
+    if entry.kind == "hvp":
+        return rng.standard_normal(np.shape(args[entry.wrt_tuple[0]])).astype(dtype)
+    return None
+
+
+def call_hand_coded(entry: Identity, args: tuple, probe):
+    """The hand-coded derivative, brought to the shape of the references."""
+    if entry.kind in PROBED_KINDS:
+        hand_probe = probe[0] if (entry.kind == "jvp" and not entry.multiple_wrt) else probe
+        result = entry.derivative(*args, hand_probe)
+    else:
+        result = entry.derivative(*args)
+    if isinstance(result, list):
+        result = tuple(result)
+    if entry.kind == "derivative":
+        x = np.asarray(args[entry.wrt_tuple[0]])
+        d = np.asarray(result)
+        if d.shape != x.shape:
+            raise ComparisonError(f"shape {d.shape} where f'(x) must be shaped like x {x.shape}")
+        return diagonal_jacobian(d, x.shape)
+    return result
+
+
+def _unwrap_single(entry: Identity, ref):
+    """References come as one block per wrt argument; a single wrt gives one array."""
+    if entry.kind in ("derivative", "gradient", "jacobian", "vjp") and isinstance(ref, tuple) and not entry.multiple_wrt:
+        return ref[0]
+    return ref
+
+
+def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
+    from . import backends
+
+    wrt = entry.wrt_tuple
+    kind = entry.kind
+    if spec.framework == "fd":
+        from . import oracles
+
+        if spec.id == "cstep":
+            result = oracles.complex_step(kind, entry.function, args, wrt, probe)
+        else:
+            kink = oracles.kink(kind, entry.function, args, wrt, probe)  # one-sided quotients
+            if kink:
+                raise ComparisonError(kink)
+            result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step)
+        return result.value, result.method, result.error_estimate, result.warning
+    if spec.framework == "jax":
+        import jax.numpy as jnp
+
+        fixed = [jnp.asarray(a) for a in args]
+        reference_of = backends.jax_reference
+    else:
+        import torch
+
+        fixed = [torch.from_numpy(np.array(a, copy=True)) for a in args]
+        reference_of = backends.torch_func_reference
+
+    def fw(*w):
+        full = list(fixed)
+        for i, value in zip(wrt, w):
+            full[i] = value
+        return entry.function(*full)
+
+    w = tuple(args[i] for i in wrt)
+    if spec.id == "torch.tape":
+        value, method = backends.torch_tape_reference(kind, fw, w, probe)
+    else:
+        value, method = reference_of(kind, spec.mode, fw, w, probe)
+    return value, method, None, ""
+
+
+# --------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------
+
+
+def cast_args(args: tuple, dtype: str) -> tuple:
+    out = []
+    for a in args:
+        a = np.asarray(a)
+        if np.issubdtype(a.dtype, np.floating):
+            a = a.astype(dtype)
+        out.append(a)
+    return tuple(out)
+
+
+def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dtype: str, trial: int = 0) -> list[CheckResult]:
+    """Every check of ``specs`` on one set of inputs."""
+
+    def failed_all(reason: str) -> list[CheckResult]:
+        return [
+            CheckResult(entry.name, s.id, s.backend, s.mode, s.oracle, None, tolerance(s.oracle, dtype, entry.tolerance), False, reason=reason, trial=trial)
+            for s in specs
+        ]
+
+    try:
+        args = tuple(np.asarray(a) for a in args)
+        _validate_inputs(entry, args)
+        args = cast_args(args, dtype)
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            out = entry.function(*args)
+        _validate_output(entry, args, out)
+        probe = draw_probe(entry, args, out, rng, dtype)
+    except BadInput as exc:
+        return failed_all(str(exc))
+    except FloatingPointError as exc:
+        return failed_all(f"the primal hit a floating-point error at this input: {exc}")
+    except Exception as exc:  # the primal itself raised
+        return failed_all(f"the primal raised {_one_line(exc)}")
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            hand = call_hand_coded(entry, args, probe)
+    except ComparisonError as exc:
+        return failed_all(f"hand-coded derivative: {exc}")
+    except FloatingPointError as exc:
+        return failed_all(f"hand-coded derivative hit a floating-point error: {exc}")
+    except Exception as exc:
+        return failed_all(f"hand-coded derivative raised {_one_line(exc)}")
+
+    results = []
+    for spec in specs:
+        tol = tolerance(spec.oracle, dtype, entry.tolerance)
+        result = CheckResult(entry.name, spec.id, spec.backend, spec.mode, spec.oracle, None, tol, False, trial=trial)
+        try:
+            ref, result.method, estimate, warning = _reference(entry, spec, args, probe)
+            ref = _unwrap_single(entry, ref)
+            if estimate is not None and np.isfinite(estimate):
+                result.oracle_error_estimate = float(estimate)
+            result.error = relative_error_parts(hand, ref)
+            result.passed = result.error <= tol
+            if warning and not result.passed:
+                result.reason = f"max relative error {result.error:.2e} > tolerance {tol:.0e}; {warning}"
+        except ComparisonError as exc:
+            result.reason = str(exc)
+        except Exception as exc:
+            result.reason = f"reference raised {_one_line(exc)}"
+        results.append(result)
+    return results
+
+
+def _worse(a: CheckResult, b: CheckResult) -> CheckResult:
+    """Of two trials of the same check, the one to report."""
+    if a.passed != b.passed:
+        return b if a.passed else a
+    ea = -1.0 if a.error is None else a.error
+    eb = -1.0 if b.error is None else b.error
+    return b if eb > ea else a
+
+
+def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHOICES, dtype: str = "float64", args=None) -> EntryResult:
+    """Run every generated check of an Identity (or the measurements of a Claim)."""
+    start = time.perf_counter()
+    result = EntryResult(entry.name, entry.chapter, entry.statement, entry.kind, entry.derivation)
+    worst: dict[str, CheckResult] = {}
+    for trial in range(trials):
+        rng = entry_rng(seed, entry.name, trial)
+        if isinstance(entry, Claim):
+            trial_results = run_claim(entry, rng, trial)
+        else:
+            try:
+                trial_args = args if args is not None else entry.sample(rng)
+            except Exception as exc:
+                trial_args = None
+                reason = f"the sampler raised {_one_line(exc)}"
+            if trial_args is None:
+                specs = check_specs(entry, frameworks)
+                trial_results = [
+                    CheckResult(entry.name, s.id, s.backend, s.mode, s.oracle, None, tolerance(s.oracle, dtype, entry.tolerance), False, reason=reason, trial=trial)
+                    for s in specs
+                ]
+            else:
+                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks), dtype, trial)
+        for r in trial_results:
+            worst[r.check] = _worse(worst[r.check], r) if r.check in worst else r
+    result.checks = list(worst.values())
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def run_claim(claim: Claim, rng: np.random.Generator, trial: int = 0, implementation=None) -> list[CheckResult]:
+    """A claim's measurements as check results: each holds when value <= bound."""
+    implementation = claim.implementation if implementation is None else implementation
+    try:
+        with np.errstate(over="ignore", under="ignore"):
+            measured = list(claim.verify(implementation, rng))
+    except Exception as exc:
+        return [CheckResult(claim.name, "claim", "numpy", "claim", "claim", None, None, False, reason=f"the claim's check raised {_one_line(exc)}", trial=trial)]
+    return [
+        CheckResult(
+            claim.name, f"claim:{m.label}", "numpy", "claim", "claim", float(m.value), float(m.bound), m.holds,
+            method=m.detail, reason="" if m.holds else f"{m.label}: measured {m.value:.3g}, must be <= {m.bound:.3g}. {m.detail}".strip(), trial=trial,
+        )
+        for m in measured
+    ]

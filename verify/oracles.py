@@ -1,0 +1,220 @@
+"""The framework-free oracles: finite differences and the complex step, numpy only.
+
+Finite differences use ``scipy.differentiate``: central differences of order 8 whose
+step is halved each iteration, with Richardson-style extrapolation and an error
+estimate (the change between the last two iterates). The primal is evaluated in
+float64, one point at a time. The complex step, for holomorphic primals, computes
+f'(x)·t = Im f(x + i h t) / h with h = 1e-20: no subtraction, so no cancellation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.differentiate as sd
+
+COMPLEX_STEP = 1e-20
+
+
+@dataclass
+class OracleResult:
+    value: object  # array, or tuple of arrays (one per wrt argument)
+    error_estimate: float  # the oracle's own relative error estimate (nan if none)
+    method: str
+    warning: str = ""
+
+
+def _vectorized(g, m):
+    """Wrap g: R^m -> R^out into scipy's convention: (m, ...) -> (n, ...)."""
+
+    def wrapped(points):
+        batch = points.shape[1:]
+        columns = points.reshape(m, -1)
+        outs = [np.asarray(g(columns[:, k]), dtype=np.float64).reshape(-1) for k in range(columns.shape[1])]
+        stacked = np.stack(outs, axis=-1) if outs else np.zeros((1, 0))
+        return stacked.reshape((stacked.shape[0],) + batch)
+
+    return wrapped
+
+
+def _status_warning(status) -> str:
+    status = np.asarray(status)
+    if np.any(status == -3):
+        return "finite differences met a non-finite value (a step left the domain?)"
+    return ""
+
+
+def fd_jacobian_flat(g, x0, step: float):
+    """Jacobian of g at the flat point x0 (m,), shaped g(x0).shape + (m,), with the
+    elementwise error estimate and a warning if differences met a non-finite value."""
+    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+    out_shape = np.asarray(g(x0)).shape
+    res = sd.jacobian(_vectorized(g, x0.size), x0, initial_step=step)
+    df = np.asarray(res.df).reshape(out_shape + (x0.size,))
+    err = np.asarray(res.error).reshape(out_shape + (x0.size,))
+    return df, err, _status_warning(res.status)
+
+
+def _relative(estimate, value) -> float:
+    scale = max(float(np.max(np.abs(value))) if np.size(value) else 0.0, np.finfo(np.float64).tiny)
+    return float(np.max(estimate) / scale) if np.size(estimate) else 0.0
+
+
+def _replace(args, indices, values):
+    args = list(args)
+    for i, v in zip(indices, values):
+        args[i] = v
+    return tuple(args)
+
+
+def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step: float) -> OracleResult:
+    """The finite-difference reference for a kind, from the numpy primal alone."""
+    args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+    if kind == "jvp":
+        tangents = probe
+
+        def along(s):
+            return function(*_replace(args, wrt, [args[i] + s[0] * t for i, t in zip(wrt, tangents)]))
+
+        df, err, warn = fd_jacobian_flat(along, np.zeros(1), step)
+        value = df[..., 0]
+        return OracleResult(value, _relative(err, value), "scipy.differentiate.jacobian along the tangent", warn)
+    if kind in ("hessian", "hvp"):
+        (i,) = wrt
+        shape = args[i].shape
+
+        def scalar(points):
+            m = points.shape[0]
+            columns = points.reshape(m, -1)
+            vals = [float(function(*_replace(args, wrt, [columns[:, k].reshape(shape)]))) for k in range(columns.shape[1])]
+            return np.asarray(vals).reshape(points.shape[1:])
+
+        res = sd.hessian(scalar, args[i].reshape(-1), initial_step=step)
+        n = args[i].size
+        hess = np.asarray(res.ddf).reshape(n, n)
+        err = np.asarray(res.error)
+        warn = _status_warning(res.status)
+        if kind == "hessian":
+            value = hess.reshape(shape + shape)
+            return OracleResult(value, _relative(err, value), "scipy.differentiate.hessian", warn)
+        value = (hess @ np.asarray(probe, dtype=np.float64).reshape(-1)).reshape(shape)
+        return OracleResult(value, _relative(err, hess), "scipy.differentiate.hessian, times the vector", warn)
+    blocks, estimates, warnings = [], [], []
+    for i in wrt:
+        shape = args[i].shape
+
+        def g(flat, i=i, shape=shape):
+            return function(*_replace(args, (i,), [flat.reshape(shape)]))
+
+        df, err, warn = fd_jacobian_flat(g, args[i], step)
+        out_shape = df.shape[:-1]
+        blocks.append(df.reshape(out_shape + shape))
+        estimates.append(_relative(err, df))
+        warnings.append(warn)
+    jac = tuple(blocks)
+    method = "scipy.differentiate.jacobian"
+    if kind == "vjp":
+        from .linalg import contract_vjp
+
+        jac = contract_vjp(np.asarray(probe, dtype=np.float64), jac)
+        method += ", contracted with the cotangent"
+    return OracleResult(jac, max(estimates), method, next((w for w in warnings if w), ""))
+
+
+def complex_step(kind: str, function, args: tuple, wrt: tuple, probe) -> OracleResult:
+    """The complex-step reference, first-order kinds of holomorphic primals only."""
+    h = COMPLEX_STEP
+    args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+    if kind == "jvp":
+        shifted = [args[i] + 1j * h * np.asarray(t) for i, t in zip(wrt, probe)]
+        value = np.imag(np.asarray(function(*_replace(args, wrt, shifted)))) / h
+        return OracleResult(value, float("nan"), "complex step along the tangent")
+    blocks = []
+    for i in wrt:
+        x = args[i]
+        columns = []
+        for j in range(x.size):
+            direction = np.zeros(x.size, dtype=np.complex128)
+            direction[j] = 1j * h
+            shifted = x.astype(np.complex128) + direction.reshape(x.shape)
+            columns.append(np.imag(np.asarray(function(*_replace(args, (i,), [shifted])))) / h)
+        stacked = np.stack(columns, axis=-1)
+        blocks.append(stacked.reshape(stacked.shape[:-1] + x.shape))
+    jac = tuple(blocks)
+    method = "complex step, one column per input"
+    if kind == "vjp":
+        from .linalg import contract_vjp
+
+        jac = contract_vjp(np.asarray(probe, dtype=np.float64), jac)
+        method += ", contracted with the cotangent"
+    return OracleResult(jac, float("nan"), method)
+
+
+# --------------------------------------------------------------------------------------
+# Kinks: one-sided derivatives that disagree mean f is not differentiable at the input
+# --------------------------------------------------------------------------------------
+
+KINK_STEP = 1e-3  # relative step of the one-sided quotients
+KINK_TOLERANCE = 1e-4
+"""Relative disagreement of the left and right quotients that marks a kink. The second-
+order one-sided quotients share their leading error term (h²/3)f''', so on a smooth f
+they differ by O(h³) ≈ 1e-9 relative; at a kink (|x| or ReLU at 0) they differ by O(1)."""
+
+
+def _one_sided(g, h):
+    """Second-order one-sided quotients of g: R -> array at 0: (left, right)."""
+    f0, fp1, fp2 = (np.asarray(g(s), dtype=np.float64) for s in (0.0, h, 2 * h))
+    fm1, fm2 = (np.asarray(g(s), dtype=np.float64) for s in (-h, -2 * h))
+    right = (-3 * f0 + 4 * fp1 - fp2) / (2 * h)
+    left = (3 * f0 - 4 * fm1 + fm2) / (2 * h)
+    return left, right
+
+
+def kink(kind: str, function, args: tuple, wrt: tuple, probe) -> str:
+    """'' if f looks differentiable at args, else a one-line reason naming where it is not.
+
+    Compares left and right quotients along the tangent (jvp) or along each input
+    coordinate of each wrt argument (4 evaluations per coordinate). Second-order kinds
+    are not examined. A step that leaves the domain (an error or a non-finite value) is
+    not a kink: the examination is then skipped.
+    """
+    if kind in ("hessian", "hvp"):
+        return ""
+    args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+    directions = []  # (label, argument indices, perturbations, step)
+    if kind == "jvp":
+        size = max(float(np.max(np.abs(args[i]))) for i in wrt)
+        directions.append(("along the tangent", wrt, [np.asarray(t, dtype=np.float64) for t in probe], KINK_STEP * max(1.0, size)))
+    else:
+        for i in wrt:
+            for j in range(args[i].size):
+                unit = np.zeros(args[i].size)
+                unit[j] = 1.0
+                where = f"input {j}" if args[i].ndim <= 1 else f"input {np.unravel_index(j, args[i].shape)}"
+                label = f"along {where}" + (f" of argument {i}" if len(wrt) > 1 else "")
+                step = KINK_STEP * max(1.0, abs(float(args[i].reshape(-1)[j])))
+                directions.append((label, (i,), [unit.reshape(args[i].shape)], step))
+    quotients = []
+    try:
+        with np.errstate(all="ignore"):
+            for label, indices, steps, h in directions:
+                def g(s, indices=indices, steps=steps):
+                    return function(*_replace(args, indices, [args[i] + s * d for i, d in zip(indices, steps)]))
+
+                left, right = _one_sided(g, h)
+                if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))):
+                    return ""
+                quotients.append((label, left, right))
+    except Exception:
+        return ""
+    scale = max([float(np.max(np.abs(q))) for _, l, r in quotients for q in (l, r) if np.size(q)] + [np.finfo(np.float64).tiny])
+    for label, left, right in quotients:
+        gap = np.abs(right - left)
+        if np.size(gap) and float(np.max(gap)) > KINK_TOLERANCE * scale:
+            k = int(np.argmax(gap))
+            return (
+                f"f is not differentiable at this input: one-sided derivatives differ "
+                f"(left {np.ravel(left)[k]:.6g}, right {np.ravel(right)[k]:.6g}) {label}"
+            )
+    return ""
