@@ -26,6 +26,9 @@ test: $(STAMP)
 test-long: $(STAMP)
 	$(PY) -m pytest -m slow --hypothesis-profile=long
 
+bench: $(STAMP)
+	$(PY) -m benchmarks.run --out $(BENCH_OUT) $(if $(QUICK),--quick,) $(if $(DEVICE),--device $(DEVICE),)
+
 figures: $(STAMP)
 	for script in derivations/*/figures.py; do $(PY) $$script || exit 1; done
 

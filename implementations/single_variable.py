@@ -235,10 +235,18 @@ def quotient_derivative(x):
 # --------------------------------------------------------------------------------------
 
 
+def _negative_magnitude(x):
+    """-|x| written as where(x ≥ 0, -x, x): equal to -abs(x), but autodiff of this form
+    takes the x ≥ 0 branch at exactly 0 instead of abs's subgradient (JAX says 1,
+    torch 0), so the stable primals below differentiate correctly at 0 too."""
+    xp = array_namespace(x)
+    return xp.where(x >= 0, -x, x)
+
+
 def sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ), computed from e^(-|x|) so that no exponential overflows."""
     xp = array_namespace(x)
-    e = xp.exp(-xp.abs(x))
+    e = xp.exp(_negative_magnitude(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
@@ -255,7 +263,7 @@ def sigmoid_derivative(x):
 def softplus(x):
     """softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^(-|x|)), stable for any x."""
     xp = array_namespace(x)
-    return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
+    return xp.where(x >= 0, x, xp.zeros_like(x)) + xp.log1p(xp.exp(_negative_magnitude(x)))
 
 
 def softplus_derivative(x):

@@ -25,3 +25,18 @@ def entry_result(name: str, seed: int = 0, trials: int = 1, dtype: str = "float6
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
+
+
+# Hypothesis profiles (tests/test_properties.py): "ci" is bounded and deterministic and
+# is what `make test` runs; `make test-long` selects "long" (≥ 1000 draws per chapter).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "ci", max_examples=10, derandomize=True, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "long", max_examples=1000, derandomize=False, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("ci")

@@ -24,6 +24,7 @@ import torch  # noqa: E402
 import torch.func  # noqa: E402
 
 from .linalg import contract_jvp, contract_vjp  # noqa: E402
+from .tolerances import ComparisonError  # noqa: E402
 
 FRAMEWORKS = ("jax", "torch")
 
@@ -67,6 +68,9 @@ def _jit_or_eager(fn, *args):
 
 def jax_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:
     """(reference, the JAX call used) for a kind in forward/reverse (or nested) mode."""
+    if not jax.config.jax_enable_x64 and any(np.asarray(a).dtype == np.float64 for a in w):
+        # jnp.asarray would silently round the float64 input to float32
+        raise ComparisonError("JAX x64 is off: its reference is float32 (set jax_enable_x64 before any JAX array exists)")
     w = tuple(jnp.asarray(a) for a in w)
     argnums = tuple(range(len(w)))
     probe = None if probe is None else jax.tree_util.tree_map(jnp.asarray, probe)

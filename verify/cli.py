@@ -122,6 +122,24 @@ def curriculum_table(registry) -> str:
     return "\n".join(out)
 
 
+def _frameworks_it_runs_on(entry, frameworks):
+    """(frameworks, note): drop JAX/torch when the primal does not run on their arrays."""
+    import numpy as np
+
+    from .api import runs_on
+
+    try:
+        args = tuple(entry.sample(np.random.default_rng(0)))
+    except Exception:  # the engine reports the sampler's failure itself
+        return frameworks, ""
+    unable = [fw for fw in frameworks if fw != "fd" and not runs_on(fw, entry.function, args)]
+    if not unable:
+        return frameworks, ""
+    kept = tuple(fw for fw in frameworks if fw not in unable) or ("fd",)
+    names = " and ".join({"jax": "JAX", "torch": "torch"}[fw] for fw in unable)
+    return kept, f"{entry.name} does not run on {names} arrays: checked without {names}"
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -179,10 +197,15 @@ def _run(args) -> int:
         print(report.header(), file=out, flush=True)
     results = []
     for entry in entries:
-        result = run_entry(entry, seed=args.seed, trials=args.trials, frameworks=frameworks, dtype=args.dtype)
+        entry_frameworks, note = frameworks, ""
+        if args.module:  # a user's numpy-only function is checked by the backends it runs on
+            entry_frameworks, note = _frameworks_it_runs_on(entry, frameworks)
+        result = run_entry(entry, seed=args.seed, trials=args.trials, frameworks=entry_frameworks, dtype=args.dtype)
         results.append(result)
         if not args.quiet or not result.passed:
             print(report.row(result), file=out, flush=True)
+            if note:
+                print(f"    note: {note}", file=out, flush=True)
     print(report.summary(results, time.perf_counter() - start), file=out)
     if args.json:
         doc = report.document(results, seed=args.seed, trials=args.trials, dtype=args.dtype, frameworks=frameworks, versions=backends.versions())

@@ -7,26 +7,19 @@ repository root as ``python derivations/01_single_variable_derivatives/figures.p
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: the script runs in CI and on headless machines
-
-import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
-
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-if str(ROOT) not in sys.path:  # run as a script, the repository root is not on the path
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parent))  # derivations/: the shared figure_tools
+
+import figure_tools  # noqa: E402  (chooses the Agg backend before pyplot is imported)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from implementations import single_variable as sv  # noqa: E402
 
 EPS = np.finfo(np.float64).eps
-PNG_METADATA = {"Software": None}  # no matplotlib version in the file: same bytes on every run
 
 
 def difference_quotient_error(out: Path) -> Path:
@@ -62,9 +55,7 @@ def difference_quotient_error(out: Path) -> Path:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     path = out / "difference_quotient_error.png"
-    fig.savefig(path, metadata=PNG_METADATA)
-    plt.close(fig)
-    return path
+    return figure_tools.save(fig, path)
 
 
 def tangent_line(out: Path) -> Path:
@@ -96,21 +87,11 @@ def tangent_line(out: Path) -> Path:
     right.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     path = out / "tangent_line.png"
-    fig.savefig(path, metadata=PNG_METADATA)
-    plt.close(fig)
-    return path
+    return figure_tools.save(fig, path)
 
 
 def main(argv=None) -> list[Path]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "figures", help="folder for the PNGs (default: %(default)s)")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    paths = [difference_quotient_error(args.out), tangent_line(args.out)]
-    for path in paths:
-        print(path)
-    return paths
-
+    return figure_tools.main(__doc__, HERE / "figures", [difference_quotient_error, tangent_line], argv)
 
 if __name__ == "__main__":
     main()

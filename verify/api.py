@@ -1,0 +1,178 @@
+"""``verify.check``: the engine as a library, for a user's own function and derivative.
+
+    >>> import numpy as np, verify
+    >>> from array_api_compat import array_namespace
+    >>> def f(x):                      # written against the array API: numpy, JAX, torch
+    ...     xp = array_namespace(x)
+    ...     return xp.sum(xp.tanh(x) ** 2)
+    >>> def f_gradient(x):             # the hand-coded derivative, numpy
+    ...     t = np.tanh(x)
+    ...     return 2 * t * (1 - t**2)
+    >>> result = verify.check(f, f_gradient, np.array([0.3, -1.2, 2.0]), kind="gradient")
+    >>> result.passed
+    True
+
+The function and its derivative become a registry ``Identity`` (chapter "user") and run
+through ``verify.engine.run_entry`` with the given arguments: the same checks, metric and
+tolerance table as the curriculum. Above a size threshold the checks are projected onto
+a few random ⟨u, J v⟩ (verify/projection.py). A function that does not run on JAX or torch
+arrays is checked against the backends it runs on, finite differences at least, and the
+result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .engine import FRAMEWORK_CHOICES, EntryResult, run_entry
+from .registry import KINDS, Identity
+
+USER_CHAPTER = "user"
+
+
+class VerificationError(AssertionError):
+    """A user's derivative failed a check; the message lists every failed check."""
+
+
+def user_identity(function, derivative, args: tuple, *, kind: str, wrt=0, name: str | None = None, tolerance=None,
+                  tolerance_reason: str = "", holomorphic: bool = False, fd_step: float = 0.05) -> Identity:
+    """An Identity for a user's pair: its sampler returns the given arguments."""
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    name = name or getattr(function, "__name__", "function")
+    args = tuple(args)
+    if isinstance(tolerance, (int, float)):  # one value for every oracle
+        tolerance = {oracle: float(tolerance) for oracle in ("autodiff", "finite_difference", "finite_difference_2", "complex_step")}
+    tolerance = dict(tolerance or {})
+    if tolerance and not tolerance_reason:
+        tolerance_reason = "set by the caller"
+    return Identity(
+        name=name,
+        chapter=USER_CHAPTER,
+        statement=f"user function {name}: {kind}",
+        derivation="",
+        function=function,
+        derivative=derivative,
+        kind=kind,
+        sample=lambda rng: args,
+        wrt=wrt if isinstance(wrt, int) else tuple(wrt),
+        holomorphic=holomorphic,
+        tolerance=tolerance,
+        tolerance_reason=tolerance_reason,
+        fd_step=fd_step,
+    )
+
+
+def runs_on(framework: str, function, args: tuple) -> bool:
+    """Whether the primal runs on this framework's arrays and returns one of them.
+
+    A numpy-only function either raises on a jax/torch array or quietly converts it
+    with np.asarray and returns a numpy array: both mean autodiff cannot see through it.
+    """
+    from . import backends  # noqa: F401  (enables float64 in JAX first)
+
+    try:
+        if framework == "jax":
+            import jax
+            import jax.numpy as jnp
+
+            return isinstance(function(*[jnp.asarray(a) for a in args]), jax.Array)
+        import torch
+
+        tensors = [torch.from_numpy(np.array(a, copy=True)) if isinstance(a, np.ndarray) else a for a in args]
+        return isinstance(function(*tensors), torch.Tensor)
+    except Exception:
+        return False
+
+
+@dataclass
+class CheckReport:
+    """The outcome of ``verify.check``: prints like a CLI row, has ``passed``."""
+
+    entry: EntryResult
+    notes: list[str] = field(default_factory=list)
+    frameworks: tuple[str, ...] = FRAMEWORK_CHOICES
+
+    @property
+    def passed(self) -> bool:
+        return self.entry.passed
+
+    @property
+    def checks(self):
+        return self.entry.checks
+
+    @property
+    def failures(self):
+        return self.entry.failures
+
+    @property
+    def projected(self) -> bool:
+        return any(c.mode.endswith("projected") for c in self.entry.checks)
+
+    def message(self) -> str:
+        """One line per failed check (identity, backend, mode, error vs tolerance), then the notes."""
+        lines = [c.message() for c in self.failures] or [f"{self.entry.name}: all {len(self.checks)} checks pass"]
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+    def raise_for_failure(self) -> "CheckReport":
+        """Raise VerificationError (an AssertionError) listing the failed checks."""
+        __tracebackhide__ = True
+        if not self.passed:
+            raise VerificationError(f"{self.entry.statement}: {len(self.failures)} of {len(self.checks)} checks fail\n{self.message()}")
+        return self
+
+    def __str__(self) -> str:
+        from . import report
+
+        return "\n".join([report.header(), report.row(self.entry)] + [f"note: {n}" for n in self.notes])
+
+
+def check(function, derivative, *example_args, kind: str, wrt=0, name: str | None = None, tolerance=None,
+          tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str = "float64",
+          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
+    """Check ``derivative`` (of kind gradient, jacobian, hessian, jvp, vjp, hvp or derivative)
+    of ``function`` at ``example_args`` against JAX, torch and finite differences.
+
+    backends: a subset of ("jax", "torch", "fd"); default all that the function runs on.
+    projection: "auto" (⟨u, J v⟩ probes above a size threshold), True (always) or False.
+    tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
+    raise_on_failure: raise VerificationError instead of returning a failed result.
+    """
+    __tracebackhide__ = True
+    from .projection import PROJECTION_CHOICES
+
+    if projection not in PROJECTION_CHOICES:
+        raise ValueError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
+    if not example_args:
+        raise ValueError("give the example argument(s) at which to check the derivative")
+    chosen = tuple(FRAMEWORK_CHOICES if backends is None else ((backends,) if isinstance(backends, str) else backends))
+    unknown = [b for b in chosen if b not in FRAMEWORK_CHOICES]
+    if unknown or not chosen:
+        raise ValueError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
+    entry = user_identity(function, derivative, example_args, kind=kind, wrt=wrt, name=name, tolerance=tolerance,
+                          tolerance_reason=tolerance_reason, holomorphic=holomorphic, fd_step=fd_step)
+    args = tuple(np.asarray(a) if isinstance(a, (list, float, int)) else a for a in example_args)
+    notes = []
+    unable = [fw for fw in chosen if fw != "fd" and not runs_on(fw, function, args)]
+    if unable:
+        chosen = tuple(fw for fw in chosen if fw not in unable)
+        names = " and ".join({"jax": "JAX", "torch": "torch"}[fw] for fw in unable)
+        if not [fw for fw in chosen if fw != "fd"]:
+            notes.append(f"function does not run on {names} arrays: checked against finite differences only")
+        else:
+            notes.append(f"function does not run on {names} arrays: checked without {names}")
+        if not chosen:
+            chosen = ("fd",)
+    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection)
+    if any(c.mode.endswith("projected") for c in result.checks):
+        from .projection import PROBES
+
+        pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}"
+        notes.append(f"large input: checked on random projections ⟨u, J v⟩ ({pairs} for forward mode and finite differences, "
+                     f"{pairs} for reverse mode) instead of the full Jacobian")
+    report = CheckReport(result, notes, chosen)
+    if raise_on_failure:
+        report.raise_for_failure()
+    return report
