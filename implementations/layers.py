@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import array_namespace
 
-from implementations.single_variable import softmax, softmax_cross_entropy
+from implementations.single_variable import softmax_cross_entropy
 
 # --------------------------------------------------------------------------------------
 # The linear layer
@@ -59,15 +59,31 @@ def mlp_loss_gradients(W1, b1, W2, b2, X, Y):
     """(dW1, db1, dW2, db2) by backpropagation: dZ = (softmax(Z) − Y)/B, then the layers'
     VJPs, with dA = dH ⊙ (1 − H²) through the tanh.
 
+    Written in place where an array is not needed again: each (batch, hidden) temporary
+    is a fresh allocation, and at width 1024 those cost more than the arithmetic.
     Derivation: derivations/04_matrix_calculus/mlp.md
     """
-    H = np.tanh(linear(X, W1, b1))  # (batch, hidden)
-    Z = linear(H, W2, b2)  # (batch, classes)
-    dZ = (softmax(Z) - Y) / X.shape[0]  # ∂ℓ/∂Z of the batch-mean loss
-    dH, dW2, db2 = linear_vjp(H, W2, b2, dZ)
-    dA = dH * (1 - H * H)  # tanh'(A) = 1 − tanh²(A) = 1 − H²
+    H = X @ W1.T  # A = XW1ᵀ + b1, then H = tanh(A) in the same buffer: (batch, hidden)
+    H += b1
+    np.tanh(H, out=H)
+    dZ = _softmax_rows(H @ W2.T + b2)  # ∂ℓ/∂Z of the batch-mean loss: (softmax(Z) − Y)/B
+    dZ -= Y
+    dZ /= X.shape[0]
+    dW2, db2 = dZ.T @ H, np.sum(dZ, axis=0)  # the second layer's VJP
+    dA = dZ @ W2  # dH = dZ W2 ...
+    np.multiply(H, H, out=H)  # ... then dA = dH ⊙ (1 − H²) = dH − dH ⊙ H², in place
+    H *= dA
+    dA -= H
     # the first layer's VJP without dX = dA W1: X is data, its gradient is never needed
     return dA.T @ X, np.sum(dA, axis=0), dW2, db2
+
+
+def _softmax_rows(Z):
+    """softmax over the last axis, numpy only, in place on the shifted logits."""
+    E = Z - np.max(Z, axis=-1, keepdims=True)
+    np.exp(E, out=E)
+    E /= np.sum(E, axis=-1, keepdims=True)
+    return E
 
 
 def mlp_train(params, X, Y, learning_rate: float, steps: int):
@@ -106,13 +122,18 @@ def mlp_loss_hvp(W1, b1, W2, b2, X, Y, V1, c1, V2, c2):
     Derivation: derivations/04_matrix_calculus/mlp.md
     """
     B = X.shape[0]
-    # forward sweep and its tangent
-    H = np.tanh(X @ W1.T + b1)
-    R_A = X @ V1.T + c1  # A = XW1ᵀ + b1 is linear in (W1, b1)
-    R_H = (1 - H * H) * R_A  # H = tanh(A)
+    # forward sweep and its tangent; (batch, hidden) arrays are updated in place
+    H = X @ W1.T  # A = XW1ᵀ + b1, then H = tanh(A)
+    H += b1
+    np.tanh(H, out=H)
+    G = H * H  # tanh'(A) = 1 − H²
+    np.subtract(1.0, G, out=G)
+    R_H = X @ V1.T  # Ṙ A = X V1ᵀ + c1 (A is linear in W1, b1) ...
+    R_H += c1
+    R_H *= G  # ... and Ṙ H = (1 − H²) ⊙ Ṙ A
     Z = H @ W2.T + b2
     R_Z = R_H @ W2.T + H @ V2.T + c2  # product rule on H W2ᵀ
-    P = softmax(Z)
+    P = _softmax_rows(Z)
     R_P = P * (R_Z - np.sum(P * R_Z, axis=1, keepdims=True))  # softmax's JVP, row by row
     # backward sweep and its tangent
     dZ = (P - Y) / B
@@ -120,8 +141,13 @@ def mlp_loss_hvp(W1, b1, W2, b2, X, Y, V1, c1, V2, c2):
     R_dW2 = R_dZ.T @ H + dZ.T @ R_H  # dW2 = dZᵀ H
     R_db2 = np.sum(R_dZ, axis=0)
     dH = dZ @ W2
-    R_dH = R_dZ @ W2 + dZ @ V2  # dH = dZ W2
-    R_dA = R_dH * (1 - H * H) - 2 * dH * H * R_H  # dA = dH ⊙ (1 − H²)
+    R_dA = R_dZ @ W2  # Ṙ dH = Ṙ dZ W2 + dZ V2 (dH = dZ W2) ...
+    R_dA += dZ @ V2
+    R_dA *= G  # ... then dA = dH ⊙ (1 − H²) gives Ṙ dA = Ṙ dH ⊙ (1 − H²) − 2 dH ⊙ H ⊙ Ṙ H
+    dH *= H
+    dH *= R_H
+    dH *= 2.0
+    R_dA -= dH
     R_dW1 = R_dA.T @ X  # dW1 = dAᵀ X
     R_db1 = np.sum(R_dA, axis=0)
     return R_dW1, R_db1, R_dW2, R_db2

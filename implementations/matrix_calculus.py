@@ -113,9 +113,13 @@ def quadratic_form(x, A):
 def quadratic_form_gradient(x, A):
     """∂(xᵀAx)/∂x = (A + Aᵀ)x, computed as Ax + Aᵀx without forming A + Aᵀ.
 
+    Two matrix-vector products and no n × n temporary; the second is accumulated in place
+    (x @ A is Aᵀx for a 1-D x).
     Derivation: derivations/04_matrix_calculus/quadratic_form.md
     """
-    return A @ x + A.T @ x
+    gradient = A @ x
+    gradient += x @ A
+    return gradient
 
 
 def quadratic_form_hessian(x, A):

@@ -65,7 +65,21 @@ def _differentiate(call, x0, step: float, scalar_step: bool = False):
         if not np.any(np.asarray(res.status) == -3):
             break
         steps = steps / 4
-    return res
+    return res, steps
+
+
+ROUNDING_FACTOR = 4.0
+"""scipy's error estimate is the change between its last two iterates, which can be 0 on
+a plateau where rounding, not truncation, limits the difference (f ≈ 1 with f' ≈ 4e-8:
+sigmoid at x = 17). The estimate used here is at least the rounding floor of the last
+step h: ROUNDING_FACTOR · ε · |f| / h for first derivatives (the order-8 stencil's
+weights sum to about 2 in absolute value). scipy's hessian does not report its steps, so
+second derivatives keep scipy's own estimate."""
+
+
+def _last_step(steps, nit):
+    """The step of scipy.differentiate's last iteration: halved nit times."""
+    return np.asarray(steps, dtype=np.float64) / 2.0 ** np.asarray(nit, dtype=np.float64)
 
 
 def fd_jacobian_flat(g, x0, step: float):
@@ -73,10 +87,13 @@ def fd_jacobian_flat(g, x0, step: float):
     elementwise error estimate and a warning if differences met a non-finite value."""
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
     out_shape = np.asarray(g(x0)).shape
-    res = _differentiate(lambda steps: sd.jacobian(_vectorized(g, x0.size), x0, initial_step=steps), x0, step)
+    res, steps = _differentiate(lambda steps: sd.jacobian(_vectorized(g, x0.size), x0, initial_step=steps), x0, step)
     df = np.asarray(res.df).reshape(out_shape + (x0.size,))
     err = np.asarray(res.error).reshape(out_shape + (x0.size,))
-    return df, err, _status_warning(res.status)
+    f_scale = np.abs(np.asarray(g(x0), dtype=np.float64)).reshape(out_shape + (1,))
+    last = _last_step(np.broadcast_to(steps, x0.shape), np.asarray(res.nit).reshape(out_shape + (x0.size,)))
+    rounding = ROUNDING_FACTOR * np.finfo(np.float64).eps * f_scale / last
+    return df, np.maximum(err, rounding), _status_warning(res.status)
 
 
 def _relative(estimate, value) -> float:
@@ -114,10 +131,10 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
             return np.asarray(vals).reshape(points.shape[1:])
 
         x0 = args[i].reshape(-1)
-        res = _differentiate(lambda steps: sd.hessian(scalar, x0, initial_step=steps), x0, step, scalar_step=True)
+        res, _ = _differentiate(lambda steps: sd.hessian(scalar, x0, initial_step=steps), x0, step, scalar_step=True)
         n = args[i].size
         hess = np.asarray(res.ddf).reshape(n, n)
-        err = np.asarray(res.error)
+        err = np.asarray(res.error)  # scipy's hessian does not report its iterations' steps
         warn = _status_warning(res.status)
         if kind == "hessian":
             value = hess.reshape(shape + shape)
@@ -146,11 +163,18 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
     return OracleResult(jac, max(estimates), method, next((w for w in warnings if w), ""))
 
 
+def _complex_step_size(values) -> float:
+    """h = 1e-20 · clip(max|x|, 1e-150, 1). The method's error is h² f‴/6: for x far below
+    1e-20 (x³ sin x at x = 6e-194, whose f' underflows) a fixed h would exceed f'."""
+    scale = float(np.max(np.abs(values))) if np.size(values) else 1.0
+    return COMPLEX_STEP * min(1.0, max(scale, 1e-150))
+
+
 def complex_step(kind: str, function, args: tuple, wrt: tuple, probe) -> OracleResult:
     """The complex-step reference, first-order kinds of holomorphic primals only."""
-    h = COMPLEX_STEP
     args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
     if kind == "jvp":
+        h = _complex_step_size(np.concatenate([np.ravel(args[i]) for i in wrt]))
         shifted = [args[i] + 1j * h * np.asarray(t) for i, t in zip(wrt, probe)]
         value = np.imag(np.asarray(function(*_replace(args, wrt, shifted)))) / h
         return OracleResult(value, float("nan"), "complex step along the tangent")
@@ -159,6 +183,7 @@ def complex_step(kind: str, function, args: tuple, wrt: tuple, probe) -> OracleR
         x = args[i]
         columns = []
         for j in range(x.size):
+            h = _complex_step_size(x.reshape(-1)[j])
             direction = np.zeros(x.size, dtype=np.complex128)
             direction[j] = 1j * h
             shifted = x.astype(np.complex128) + direction.reshape(x.shape)
