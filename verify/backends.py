@@ -10,7 +10,9 @@ tuple with one array per ``wrt`` argument (first-order kinds) or one array.
 
 from __future__ import annotations
 
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -19,6 +21,13 @@ warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", c
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+# Compiling the jitted references is most of a run's time; XLA's persistent cache keeps
+# the executables across runs (keyed by the computation, so a changed primal recompiles).
+_CACHE = os.environ.get("CALCULUS_FOR_ML_JAX_CACHE", str(Path.home() / ".cache" / "calculus-for-ml" / "jax"))
+if _CACHE:
+    jax.config.update("jax_compilation_cache_dir", _CACHE)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 import jax.numpy as jnp  # noqa: E402
 import torch  # noqa: E402
 import torch.func  # noqa: E402
