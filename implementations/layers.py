@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from array_api_compat import array_namespace
 
-from implementations.single_variable import softmax_cross_entropy
+from implementations.single_variable import softmax_cross_entropy, softmax_numpy
 
 # --------------------------------------------------------------------------------------
 # The linear layer
@@ -66,7 +66,7 @@ def mlp_loss_gradients(W1, b1, W2, b2, X, Y):
     H = X @ W1.T  # A = XW1ᵀ + b1, then H = tanh(A) in the same buffer: (batch, hidden)
     H += b1
     np.tanh(H, out=H)
-    dZ = _softmax_rows(H @ W2.T + b2)  # ∂ℓ/∂Z of the batch-mean loss: (softmax(Z) − Y)/B
+    dZ = softmax_numpy(H @ W2.T + b2)  # ∂ℓ/∂Z of the batch-mean loss: (softmax(Z) − Y)/B
     dZ -= Y
     dZ /= X.shape[0]
     dW2, db2 = dZ.T @ H, np.sum(dZ, axis=0)  # the second layer's VJP
@@ -76,14 +76,6 @@ def mlp_loss_gradients(W1, b1, W2, b2, X, Y):
     dA -= H
     # the first layer's VJP without dX = dA W1: X is data, its gradient is never needed
     return dA.T @ X, np.sum(dA, axis=0), dW2, db2
-
-
-def _softmax_rows(Z):
-    """softmax over the last axis, numpy only, in place on the shifted logits."""
-    E = Z - np.max(Z, axis=-1, keepdims=True)
-    np.exp(E, out=E)
-    E /= np.sum(E, axis=-1, keepdims=True)
-    return E
 
 
 def mlp_train(params, X, Y, learning_rate: float, steps: int):
@@ -133,7 +125,7 @@ def mlp_loss_hvp(W1, b1, W2, b2, X, Y, V1, c1, V2, c2):
     R_H *= G  # ... and Ṙ H = (1 − H²) ⊙ Ṙ A
     Z = H @ W2.T + b2
     R_Z = R_H @ W2.T + H @ V2.T + c2  # product rule on H W2ᵀ
-    P = _softmax_rows(Z)
+    P = softmax_numpy(Z)
     R_P = P * (R_Z - np.sum(P * R_Z, axis=1, keepdims=True))  # softmax's JVP, row by row
     # backward sweep and its tangent
     dZ = (P - Y) / B

@@ -80,7 +80,9 @@ def _single_variable_args(data, name):
         return (_array(data, -50.0, 50.0, (data.draw(st.integers(1, 8)),)),)
     batch, classes = data.draw(st.integers(1, 5)), data.draw(st.integers(2, 6))
     rng = np.random.default_rng(data.draw(SEEDS))
-    logits = _array(data, -30.0, 30.0, (batch, classes))
+    # spread <= 10: past it, softmax(z) − y and σ(z) − y cancel (1 − s with s ≈ 1) in every
+    # implementation, so correct gradients disagree beyond 1e-10 (verify/tolerances.py)
+    logits = _array(data, -5.0, 5.0, (batch, classes))
     if name == "softmax_cross_entropy":
         return logits, onehot(rng, batch, classes)
     return logits, rng.uniform(0.0, 1.0, size=(batch, classes))  # binary_cross_entropy
