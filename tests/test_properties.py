@@ -226,6 +226,8 @@ def _saturated_mlp_args():
         ("mlp_gradients", dict(args=_saturated_mlp_args())),
         # a fixed complex step h = 1e-20 exceeded a tiny x; its error h² f‴/6 beat f'(x) ≈ 4x³
         ("product_rule", dict(args=(np.array([1e-30, 1e-90]),))),
+        # f(x) = 2e-171 but f(x ± h) = 6e-10: the rounding floor now uses the neighbours' |f|
+        ("product_rule", dict(args=(np.array([2.196544200890794e-43]),))),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )

@@ -82,6 +82,21 @@ def _last_step(steps, nit):
     return np.asarray(steps, dtype=np.float64) / 2.0 ** np.asarray(nit, dtype=np.float64)
 
 
+def _value_scale(g, x0, steps, out_shape):
+    """max |f| over x0 and x0 ± (first step) along each coordinate, shaped out + (m,): the
+    size of the values whose rounding the differences divide by h. f(x0) alone can be far
+    smaller than its neighbours (x³ sin x at x = 2e-43 is 2e-171; at x + 0.005 it is 6e-10)."""
+    scale = np.abs(np.asarray(g(x0), dtype=np.float64)).reshape(out_shape + (1,)) * np.ones(x0.size)
+    with np.errstate(all="ignore"):
+        for j in range(x0.size):
+            for sign in (1.0, -1.0):
+                shifted = x0.copy()
+                shifted[j] += sign * steps[j]
+                value = np.abs(np.asarray(g(shifted), dtype=np.float64)).reshape(out_shape)
+                scale[..., j] = np.fmax(scale[..., j], value)
+    return scale
+
+
 def fd_jacobian_flat(g, x0, step: float):
     """Jacobian of g at the flat point x0 (m,), shaped g(x0).shape + (m,), with the
     elementwise error estimate and a warning if differences met a non-finite value."""
@@ -90,8 +105,9 @@ def fd_jacobian_flat(g, x0, step: float):
     res, steps = _differentiate(lambda steps: sd.jacobian(_vectorized(g, x0.size), x0, initial_step=steps), x0, step)
     df = np.asarray(res.df).reshape(out_shape + (x0.size,))
     err = np.asarray(res.error).reshape(out_shape + (x0.size,))
-    f_scale = np.abs(np.asarray(g(x0), dtype=np.float64)).reshape(out_shape + (1,))
-    last = _last_step(np.broadcast_to(steps, x0.shape), np.asarray(res.nit).reshape(out_shape + (x0.size,)))
+    steps = np.broadcast_to(steps, x0.shape)
+    f_scale = _value_scale(g, x0, steps, out_shape)
+    last = _last_step(steps, np.asarray(res.nit).reshape(out_shape + (x0.size,)))
     rounding = ROUNDING_FACTOR * np.finfo(np.float64).eps * f_scale / last
     return df, np.maximum(err, rounding), _status_warning(res.status)
 
