@@ -90,23 +90,15 @@ def verify_check(gradient, x, backends=None) -> bool:
 def gradcheck(gradient, x, fast_mode: bool) -> bool:
     import torch
 
-    class HandCoded(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, t):
-            ctx.save_for_backward(t)
-            return chain_energy(t)
+    from verify.sensitivity import hand_coded_torch_function
 
-        @staticmethod
-        def backward(ctx, grad_output):
-            (t,) = ctx.saved_tensors
-            return grad_output * torch.from_numpy(gradient(t.detach().numpy()))
-
+    apply = hand_coded_torch_function(chain_energy, gradient)
     leaf = torch.from_numpy(np.array(x, copy=True)).requires_grad_()
     torch.manual_seed(0)  # fast_mode draws its random vectors from torch's generator
     # On a mismatch, fast_mode re-runs slow mode (O(n²)) only to print the two Jacobians;
     # with raise_exception=False nobody reads them, so that message costs nothing here.
     with mock.patch("torch.autograd.gradcheck._run_slow_mode_and_get_error", return_value=""):
-        return bool(torch.autograd.gradcheck(HandCoded.apply, (leaf,), fast_mode=fast_mode, raise_exception=False))
+        return bool(torch.autograd.gradcheck(apply, (leaf,), fast_mode=fast_mode, raise_exception=False))
 
 
 def check_grads(gradient, x) -> bool:

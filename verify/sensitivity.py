@@ -49,6 +49,25 @@ def _inputs(entry, seed):
     return args, i
 
 
+def hand_coded_torch_function(function, gradient):
+    """A torch function whose forward is ``function`` (on a tensor) and whose backward is
+    the hand-coded numpy ``gradient`` times the cotangent: what gradcheck can be asked about."""
+    import torch
+
+    class HandCoded(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return function(x)
+
+        @staticmethod
+        def backward(ctx, cotangent):
+            (x,) = ctx.saved_tensors
+            return cotangent * torch.from_numpy(np.asarray(gradient(x.detach().numpy()), dtype=np.float64))
+
+    return HandCoded.apply
+
+
 def torch_gradcheck_catches(entry, derivative, args, i, fast_mode: bool) -> bool:
     """True when gradcheck rejects the hand-coded gradient as the backward of f."""
     import torch
@@ -60,21 +79,14 @@ def torch_gradcheck_catches(entry, derivative, args, i, fast_mode: bool) -> bool
         full[i] = x
         return entry.function(*full)
 
-    class HandCoded(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return f_of(x)
-
-        @staticmethod
-        def backward(ctx, cotangent):
-            (x,) = ctx.saved_tensors
-            hand_args = list(args)
-            hand_args[i] = x.detach().numpy()
-            return cotangent * torch.from_numpy(np.asarray(derivative(*hand_args), dtype=np.float64))
+    def gradient_of(x):
+        hand_args = list(args)
+        hand_args[i] = x
+        return derivative(*hand_args)
 
     x = torch.from_numpy(args[i].copy()).requires_grad_()
-    return not torch.autograd.gradcheck(HandCoded.apply, (x,), fast_mode=fast_mode, raise_exception=False)
+    apply = hand_coded_torch_function(f_of, gradient_of)
+    return not torch.autograd.gradcheck(apply, (x,), fast_mode=fast_mode, raise_exception=False)
 
 
 def jax_check_grads_catches(entry, derivative, args, i, mode: str) -> bool:
