@@ -401,3 +401,107 @@ def gradient_descent(gradient: Callable, x0, step_size: float, num_steps: int):
     for _ in range(num_steps):
         iterates.append(iterates[-1] - step_size * gradient(iterates[-1]))
     return np.stack(iterates)
+
+
+# --------------------------------------------------------------------------------------
+# Differentiability in several variables: partials are not enough
+# --------------------------------------------------------------------------------------
+
+
+def xy_over_r2(p):
+    """f(x, y) = xy/(x² + y²), f(0, 0) = 0: both partials exist at 0, f is not continuous there."""
+    x, y = float(p[0]), float(p[1])
+    r2 = x * x + y * y
+    return 0.0 if r2 == 0.0 else x * y / r2
+
+
+def linearization_remainder(f: Callable, gradient: Callable, x, h) -> float:
+    """|f(x + h) − f(x) − ∇f(x)·h| / ‖h‖: f is differentiable at x iff this → 0 as h → 0.
+
+    Derivation: derivations/02_multivariable_derivatives/differentiability.md
+    """
+    x, h = np.asarray(x, dtype=np.float64), np.asarray(h, dtype=np.float64)
+    return float(abs(f(x + h) - f(x) - np.dot(gradient(x), h)) / np.linalg.norm(h))
+
+
+# --------------------------------------------------------------------------------------
+# The multivariable chain rule: g: ℝ³ → ℝ⁵, f: ℝ⁵ → ℝ², J_{f∘g}(x) = J_f(g(x)) J_g(x)
+# --------------------------------------------------------------------------------------
+
+
+def chain_inner(x):
+    """g(x) = (x₀x₁, sin x₂, x₀ + x₁², exp(x₀x₂/2), x₁x₂²): ℝ³ → ℝ⁵."""
+    xp = array_namespace(x)
+    return xp.stack([x[0] * x[1], xp.sin(x[2]), x[0] + x[1] ** 2, xp.exp(0.5 * x[0] * x[2]), x[1] * x[2] ** 2])
+
+
+def chain_inner_jacobian(x):
+    """J_g(x), shaped (5, 3): row i is the gradient of gᵢ.
+
+    Derivation: derivations/02_multivariable_derivatives/multivariable_chain_rule.md
+    """
+    x0, x1, x2 = x
+    e = np.exp(0.5 * x0 * x2)
+    return np.array([
+        [x1, x0, 0.0],
+        [0.0, 0.0, np.cos(x2)],
+        [1.0, 2 * x1, 0.0],
+        [0.5 * x2 * e, 0.0, 0.5 * x0 * e],
+        [0.0, x2**2, 2 * x1 * x2],
+    ])
+
+
+def chain_outer(u):
+    """f(u) = (u₀u₁ + sin u₂, u₃²u₄ + u₀u₂): ℝ⁵ → ℝ²."""
+    xp = array_namespace(u)
+    return xp.stack([u[0] * u[1] + xp.sin(u[2]), u[3] ** 2 * u[4] + u[0] * u[2]])
+
+
+def chain_outer_jacobian(u):
+    """J_f(u), shaped (2, 5).
+
+    Derivation: derivations/02_multivariable_derivatives/multivariable_chain_rule.md
+    """
+    u0, u1, u2, u3, u4 = u
+    return np.array([
+        [u1, u0, np.cos(u2), 0.0, 0.0],
+        [u2, 0.0, u0, 2 * u3 * u4, u3**2],
+    ])
+
+
+def chain_composite(x):
+    """(f ∘ g)(x): ℝ³ → ℝ², the composition whose Jacobian the chain rule gives."""
+    return chain_outer(chain_inner(x))
+
+
+def chain_composite_jacobian(x):
+    """J_{f∘g}(x) = J_f(g(x)) J_g(x): (2, 5) @ (5, 3) = (2, 3), outer factor on the left.
+
+    Derivation: derivations/02_multivariable_derivatives/multivariable_chain_rule.md
+    """
+    x = np.asarray(x)
+    return chain_outer_jacobian(chain_inner(x)) @ chain_inner_jacobian(x)
+
+
+# --------------------------------------------------------------------------------------
+# Second-order Taylor expansion and convexity
+# --------------------------------------------------------------------------------------
+
+
+def taylor_second_order(f: Callable, gradient: Callable, hessian: Callable, x) -> Callable:
+    """The model h ↦ f(x) + ∇f(x)·h + ½ hᵀ∇²f(x) h; its error is o(‖h‖²) for C² f.
+
+    Derivation: derivations/02_multivariable_derivatives/taylor_second_order.md
+    """
+    x = np.asarray(x, dtype=np.float64)
+    value, slope, curvature = f(x), gradient(x), hessian(x)
+    return lambda h: value + slope @ h + 0.5 * h @ (curvature @ h)
+
+
+def midpoint_convexity_gap(f: Callable, x, y) -> float:
+    """f((x + y)/2) − (f(x) + f(y))/2: at most 0 for every pair when f is convex (Jensen).
+
+    Derivation: derivations/02_multivariable_derivatives/convexity.md
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(f(0.5 * (x + y)) - 0.5 * (f(x) + f(y)))

@@ -274,6 +274,24 @@ def softplus_derivative(x):
     return sigmoid(x)
 
 
+def tanh(x):
+    """tanh x = (eˣ − e⁻ˣ)/(eˣ + e⁻ˣ), elementwise (the library's tanh, which does not overflow)."""
+    xp = array_namespace(x)
+    return xp.tanh(x)
+
+
+def tanh_derivative(x):
+    """tanh'(x) = 1 − tanh²(x) = 1/cosh²(x).
+
+    Computed as 1/cosh²(x), not 1 − tanh²(x): for |x| ≫ 1, tanh x rounds to ±1 and
+    1 − tanh² cancels (at x = 10 it keeps 8 digits), while 1/cosh² keeps full relative
+    precision until cosh overflows (|x| > 710, where the derivative is below 1e-300 anyway).
+    Derivation: derivations/01_single_variable_derivatives/tanh.md
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / np.cosh(x) ** 2
+
+
 def logsumexp(x):
     """LSE(x) = ln Σᵢ exp(xᵢ) over the last axis, shifted by the max so nothing overflows."""
     xp = array_namespace(x)

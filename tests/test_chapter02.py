@@ -193,3 +193,93 @@ def test_step_size_threshold_is_two_over_lambda_max():
     below = mv.gradient_descent(grad, x0, 0.99 * 2 / lam[-1], 200)[-1]
     above = mv.gradient_descent(grad, x0, 1.01 * 2 / lam[-1], 200)[-1]
     assert np.linalg.norm(below - x_star) < 0.5 < 2.0 < np.linalg.norm(above - x_star)
+
+
+# --------------------------------------------------------------------------------------
+# Differentiability, the chain rule, second-order Taylor, convexity: planted counterexamples
+# --------------------------------------------------------------------------------------
+
+
+def test_new_claims_hold_over_many_draws():
+    for name in ("differentiability", "taylor_second_order", "convexity"):
+        result = run_entry(BY_NAME[name], seed=11, trials=6)
+        assert result.passed, result.message()
+
+
+def test_planted_remainder_that_vanishes_for_the_counterexample_is_rejected():
+    """A remainder that claims xy/(x²+y²) is differentiable at 0 (it reports 0 there)."""
+
+    def claims_differentiable(f, gradient, x, h):
+        if f is mv.xy_over_r2:
+            return 0.0
+        return mv.linearization_remainder(f, gradient, x, h)
+
+    assert _failed_checks("differentiability", claims_differentiable) == {"xy/(x^2+y^2) at 0: remainder/||h|| does not vanish"}
+
+
+def test_planted_remainder_without_the_gradient_term_is_rejected():
+    """|f(x+h) − f(x)|/‖h‖ (the linear term forgotten) tends to |∇f·u|, not to 0."""
+    forgot_gradient = lambda f, gradient, x, h: float(abs(f(x + h) - f(x)) / np.linalg.norm(h))
+    assert "continuous partials: remainder/||h|| -> 0" in _failed_checks("differentiability", forgot_gradient)
+
+
+def test_counterexample_partials_exist_but_f_is_discontinuous():
+    assert mv.xy_over_r2(np.array([1e-100, 0.0])) == 0.0 == mv.xy_over_r2(np.array([0.0, -1e-100]))
+    assert mv.xy_over_r2(np.array([1e-100, 1e-100])) == 0.5
+    assert mv.xy_over_r2(np.array([1e-100, -1e-100])) == -0.5
+
+
+PLANTED_CHAIN_RULES = {
+    # J_g J_f: (5, 3) @ (2, 5) does not even multiply
+    "product in the wrong order": lambda x: mv.chain_inner_jacobian(x) @ mv.chain_outer_jacobian(mv.chain_inner(x)),
+    # the transposes multiply, but give a (3, 2) matrix: denominator layout
+    "transposed product": lambda x: mv.chain_inner_jacobian(x).T @ mv.chain_outer_jacobian(mv.chain_inner(x)).T,
+    # J_f at the layer's input instead of its output (x has 3 entries, f takes 5: x is repeated)
+    "J_f evaluated at x": lambda x: mv.chain_outer_jacobian(np.resize(x, 5)) @ mv.chain_inner_jacobian(x),
+}
+
+
+@pytest.mark.parametrize("plant", PLANTED_CHAIN_RULES)
+def test_planted_wrong_chain_rule_fails_every_check(plant):
+    result = run_entry(dataclasses.replace(BY_NAME["multivariable_chain_rule"], derivative=PLANTED_CHAIN_RULES[plant]))
+    assert result.checks and not any(c.passed for c in result.checks)
+
+
+def test_chain_rule_shapes_are_distinct():
+    x = np.array([0.4, -1.1, 0.8])
+    assert mv.chain_inner_jacobian(x).shape == (5, 3)
+    assert mv.chain_outer_jacobian(mv.chain_inner(x)).shape == (2, 5)
+    assert mv.chain_composite_jacobian(x).shape == (2, 3)
+
+
+def test_planted_taylor_model_with_full_hessian_is_rejected():
+    """f + ∇f·h + hᵀHh (the ½ dropped) has an O(‖h‖²) error: the order-3 check fails."""
+
+    def without_half(f, gradient, hessian, x):
+        value, slope, curvature = f(x), gradient(x), hessian(x)
+        return lambda h: value + slope @ h + h @ curvature @ h
+
+    failed = _failed_checks("taylor_second_order", without_half)
+    assert "Rosenbrock (n = 5): error of the second-order model is O(||h||^3)" in failed
+    assert "log-sum-exp (n = 6): error of the second-order model is O(||h||^3)" in failed
+
+
+def test_planted_first_order_model_is_rejected():
+    first_order = lambda f, gradient, hessian, x: mv.taylor_second_order(f, gradient, lambda z: 0 * hessian(z), x)
+    assert "Rosenbrock (n = 5): error of the second-order model is O(||h||^3)" in _failed_checks("taylor_second_order", first_order)
+
+
+def test_planted_non_convex_function_fails_both_convexity_checks():
+    """LSE(x) − 0.3‖x‖²: the Hessian diag(s) − ssᵀ − 0.6 I has H·1 = −0.6·1."""
+    f = lambda x: mv.logsumexp(x) - 0.3 * x @ x
+    hessian = lambda x: mv.logsumexp_hessian(x) - 0.6 * np.eye(x.size)
+    rng = np.random.default_rng(0)
+    checks = chapter.convexity_checks("non-convex", f, hessian, lambda r: r.standard_normal(6) * 2, mv.midpoint_convexity_gap, rng)
+    assert checks and not any(c.holds for c in checks)
+
+
+def test_planted_wrong_midpoint_gap_is_rejected():
+    """The gap with its sign flipped is positive for every strictly convex pair."""
+    flipped = lambda f, x, y: -mv.midpoint_convexity_gap(f, x, y)
+    failed = _failed_checks("convexity", flipped)
+    assert {"log-sum-exp: f((x+y)/2) <= (f(x) + f(y))/2", "logistic loss: f((x+y)/2) <= (f(x) + f(y))/2"} <= failed

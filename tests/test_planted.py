@@ -26,6 +26,9 @@ PLANTS = {
     "missing product-rule term": ("product_rule", lambda x: 3 * x**2 * np.sin(x)),
     "missing 1/B": ("softmax_cross_entropy", lambda z, y: sv.softmax(z) - y),
     "one wrong component": ("logsumexp", lambda x: sv.logsumexp_gradient(x) + np.eye(x.size)[2] * 1e-6),
+    "tanh' as 1 + tanh^2": ("tanh", lambda x: 1 + np.tanh(x) ** 2),
+    "tanh' as sech, not sech^2": ("tanh", lambda x: 1 / np.cosh(x)),
+    "tanh' via sigma without the inner factor 2": ("tanh", lambda x: 2 * sv.sigmoid_derivative(2 * x)),
 }
 
 

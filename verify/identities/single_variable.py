@@ -101,6 +101,7 @@ ENTRIES = [
     _elementwise("quotient_rule", "d/dx sin x/(1+x²) = (cos x (1+x²) − 2x sin x)/(1+x²)²", "quotient_rule", sv.quotient, sv.quotient_derivative, lambda rng: away_from_zero(rng, N, 0.2, 3.0)),
     _elementwise("sigmoid", "σ'(x) = σ(x)(1 − σ(x))", "sigmoid", sv.sigmoid, sv.sigmoid_derivative, lambda rng: away_from_zero(rng, N, 0.2, 6.0), holomorphic=False),
     _elementwise("softplus", "d/dx ln(1 + eˣ) = σ(x)", "softplus", sv.softplus, sv.softplus_derivative, lambda rng: away_from_zero(rng, N, 0.2, 6.0), holomorphic=False),
+    _elementwise("tanh", "d/dx tanh x = 1 − tanh² x", "tanh", sv.tanh, sv.tanh_derivative, lambda rng: away_from_zero(rng, N, 0.2, 4.0)),
     Identity(
         name="logsumexp",
         chapter=CHAPTER,
