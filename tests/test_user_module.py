@@ -114,5 +114,5 @@ def test_numpy_only_function_is_checked_by_finite_differences_with_a_note(tmp_pa
     run = subprocess.run([sys.executable, "-m", "verify", "--module", str(module)], capture_output=True, text=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "softplus_sum does not run on JAX and torch arrays: checked without JAX and torch" in run.stdout
-    assert "wrong [numpy, central differences (Richardson)]: FAIL" in run.stdout
+    assert "wrong [numpy, central differences (scipy, order 8)]: FAIL" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr

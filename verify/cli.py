@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Check every hand-coded derivative of the curriculum against JAX (forward and "
             "reverse), torch.func (forward and reverse), the torch.autograd tape, "
-            "finite differences with Richardson extrapolation and, for holomorphic "
+            "finite differences (scipy.differentiate) and, for holomorphic "
             "functions, the complex step. One row per identity: the max relative error "
             "of every check; '!' marks a check over its tolerance."
         ),

@@ -101,7 +101,7 @@ def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES) -> list[CheckSpec
         CheckSpec("torch.fwd", "torch", "torch.func", first, "autodiff"),
         CheckSpec("torch.rev", "torch", "torch.func", second, "autodiff"),
         CheckSpec("torch.tape", "torch", "torch.autograd", "tape", "autodiff"),
-        CheckSpec("fd", "fd", "numpy", "central differences (Richardson)", fd_oracle),
+        CheckSpec("fd", "fd", "numpy", "central differences (scipy, order 8)", fd_oracle),
     ]
     if entry.holomorphic and entry.kind not in SECOND_ORDER_KINDS:
         specs.append(CheckSpec("cstep", "fd", "numpy", "complex step", "complex_step"))

@@ -1,8 +1,10 @@
 """The framework-free oracles: finite differences and the complex step, numpy only.
 
-Finite differences use ``scipy.differentiate``: central differences of order 8 whose
-step is halved each iteration, with Richardson-style extrapolation and an error
-estimate (the change between the last two iterates). The primal is evaluated in
+Finite differences use ``scipy.differentiate``: a central stencil of order 8 (the nine
+points x, x ± h, x ± h/2, x ± h/4, x ± h/8, truncation error O(h⁸)); each iteration divides
+the step by ``step_factor`` (2 by default), reusing most points, and the error estimate is
+the change between successive iterates, |df − df_last|. There is no Richardson
+extrapolation (scipy's source lists it as a possible improvement). The primal is evaluated in
 float64, one point at a time. The complex step, for holomorphic primals, computes
 f'(x)·t = Im f(x + i h t) / h with h = 1e-20: no subtraction, so no cancellation.
 """
