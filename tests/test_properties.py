@@ -70,6 +70,7 @@ ELEMENTWISE_DOMAINS = {
     "logarithm": (0.01, 100.0), "sine": (-10.0, 10.0), "cosine": (-10.0, 10.0),
     "tangent": (-1.3, 1.3), "chain_rule": (-2.0, 2.0), "product_rule": (-6.0, 6.0),
     "quotient_rule": (-10.0, 10.0), "sigmoid": (-60.0, 60.0), "softplus": (-60.0, 60.0),
+    "tanh": (-6.0, 6.0),  # past |x| ≈ 7.5 autodiff's 1 − tanh² cancels beyond 1e-10 (tanh.md)
 }
 
 
