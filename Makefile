@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-BENCH_OUT ?= benchmarks/results
+BENCH_OUT ?=
 QUICK ?=
 
 .PHONY: verify test test-long bench figures curriculum venv clean
@@ -27,7 +27,7 @@ test-long: $(STAMP)
 	$(PY) -m pytest -m slow --hypothesis-profile=long
 
 bench: $(STAMP)
-	$(PY) -m benchmarks.run --out $(BENCH_OUT) $(if $(QUICK),--quick,) $(if $(DEVICE),--device $(DEVICE),)
+	$(PY) -m benchmarks.run $(if $(BENCH_OUT),--out $(BENCH_OUT),) $(if $(QUICK),--quick,) $(if $(DEVICE),--device $(DEVICE),) $(if $(BUSY),--busy-core,)
 
 figures: $(STAMP)
 	for script in derivations/*/figures.py; do $(PY) $$script || exit 1; done
@@ -36,4 +36,4 @@ curriculum: $(STAMP)
 	$(PY) derivations/update_readme.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .benchmarks
+	rm -rf $(VENV) .pytest_cache out
