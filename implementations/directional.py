@@ -80,7 +80,9 @@ def level_set_tangent_basis(gradient_at_x):
     if not np.any(g):
         raise ValueError("∇f = 0: the level set need not be a smooth hypersurface here")
     _, _, vt = np.linalg.svd(g, full_matrices=True)
-    return vt[1:]  # right singular vectors of the zero singular values
+    # A 1 × n matrix has one singular value, ‖g‖, and vt[0] = ±g/‖g‖; rows 2…n of Vᵀ
+    # complete it to an orthonormal basis of Rⁿ, so they span the null space of gᵀ.
+    return vt[1:]
 
 
 # --------------------------------------------------------------------------------------
@@ -105,15 +107,17 @@ def armijo_condition(f_new: float, f_x: float, step: float, slope: float, c: flo
 
 
 class LineSearchResult(NamedTuple):
-    step: float  # the accepted t
+    step: float  # the accepted t; if none was accepted, the last t tried
     evaluations: int  # how many trial steps were tried (f evaluations after f(x))
-    satisfied: bool  # whether the accepted step satisfies the Armijo condition
+    satisfied: bool  # whether the returned step satisfies the Armijo condition
 
 
 def backtracking_line_search(f: Callable, gradient: Callable, x, direction, initial_step: float = 1.0,
                              shrink: float = 0.5, c: float = 1e-4, max_evaluations: int = 60) -> LineSearchResult:
     """t = t₀ρᵏ for the first k with f(x + t d) ≤ f(x) + c t ∇f·d (Armijo), d a descent direction.
 
+    If none of the ``max_evaluations`` trial steps satisfies Armijo, returns the last step
+    tried (t₀ρ^(max_evaluations − 1), which failed) with ``satisfied=False``.
     Derivation: derivations/03_directional_derivatives/line_search.md
     """
     x, direction = np.asarray(x, dtype=np.float64), np.asarray(direction, dtype=np.float64)
@@ -123,7 +127,8 @@ def backtracking_line_search(f: Callable, gradient: Callable, x, direction, init
     f_x = f(x)
     step = initial_step
     for evaluation in range(1, max_evaluations + 1):
+        if evaluation > 1:
+            step *= shrink
         if armijo_condition(f(x + step * direction), f_x, step, slope, c):
             return LineSearchResult(step, evaluation, True)
-        step *= shrink
     return LineSearchResult(step, max_evaluations, False)

@@ -105,12 +105,12 @@ def gaussian_blobs(rng: np.random.Generator, batch: int, n_in: int, classes: int
 
 
 def mlp_loss_hvp(W1, b1, W2, b2, X, Y, V1, c1, V2, c2):
-    """H·v for the MLP loss: the directional derivative of the backward pass along
+    """∇²ℓ·v for the MLP loss: the directional derivative of the backward pass along
     v = (V1, c1, V2, c2), one forward and one backward sweep (Pearlmutter's R-operator).
 
     Every intermediate u of mlp_loss_gradients gets its tangent Ṙu = d/dε u(θ + εv) at
     ε = 0, by the product and chain rules applied line by line; the tangents of the
-    parameter gradients are the four blocks of H·v. Cost: about twice the gradient.
+    parameter gradients are the four blocks of ∇²ℓ·v. Cost: about twice the gradient.
     Derivation: derivations/04_matrix_calculus/mlp.md
     """
     B = X.shape[0]

@@ -248,3 +248,23 @@ def tanh_square_of_product_gradients(X, W):
     T = np.tanh(X @ W)
     G = 2 * T * (1 - T * T)  # ∂L/∂Y, shaped like Y = XW: (b, m)
     return G @ W.T, X.T @ G
+
+
+# --------------------------------------------------------------------------------------
+# The differential (trace) method
+# --------------------------------------------------------------------------------------
+
+
+def trace_differential(gradient, perturbation):
+    """df = tr(Gᵀ dX) = Σᵢⱼ Gᵢⱼ dXᵢⱼ: the first-order change of f when X moves by dX, G = ∇_X f.
+
+    The Frobenius inner product ⟨G, dX⟩ (g·dx for vectors). Writing df in this form and
+    reading off G is the differential method; tr(G dX), without the transpose, would pair
+    Gᵢⱼ with dXⱼᵢ.
+    Derivation: derivations/04_matrix_calculus/differential_method.md
+    """
+    G = np.asarray(gradient, dtype=np.float64)
+    dX = np.asarray(perturbation, dtype=np.float64)
+    if G.shape != dX.shape:
+        raise ValueError(f"the gradient, shaped {G.shape}, must have the shape of the perturbation, {dX.shape}")
+    return float(np.vdot(G, dX))

@@ -182,3 +182,38 @@ def test_line_search_rejects_an_ascent_direction_and_decreases_f_along_descent()
     assert result.satisfied and result.evaluations > 1
     assert mv.rosenbrock(x - result.step * g) < mv.rosenbrock(x)
     assert dd.armijo_condition(mv.rosenbrock(x - result.step * g), mv.rosenbrock(x), result.step, float(-g @ g))
+
+
+def test_line_search_that_gives_up_returns_the_last_step_it_tried():
+    """With Armijo unreachable (a gradient that lies about the slope), the returned step is
+    the last one f was evaluated at, flagged unsatisfied, not one more untried shrink."""
+    tried = []
+
+    def f(z):
+        tried.append(float(z[0] - 1.0))  # the trial step t, since x = 1 and d = 1
+        return float(z @ z)
+
+    x, d = np.array([1.0]), np.array([1.0])
+    result = dd.backtracking_line_search(f, lambda z: -z, x, d, initial_step=1.0, shrink=0.5, max_evaluations=3)
+    trial_steps = tried[1:]  # tried[0] is f(x) itself
+    assert trial_steps == [1.0, 0.5, 0.25]
+    assert result == dd.LineSearchResult(0.25, 3, False)
+    assert result.step == trial_steps[-1]
+
+
+def test_directional_derivatives_without_differentiability_are_not_grad_dot_v():
+    """f = x²y/(x² + y²), f(0) = 0: every D_v f(0) exists and is v₁²v₂/‖v‖², not linear in v,
+    while both partials are 0, so ∇f(0)·v = 0 (directional_derivative.md)."""
+
+    def f(z):
+        x, y = z
+        return 0.0 if x == 0 and y == 0 else x * x * y / (x * x + y * y)
+
+    origin = np.zeros(2)
+    for v in (np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]), np.array([2.0, -0.5])):
+        quotient = dd.directional_difference_quotient(f, origin, v, 1e-8)
+        assert abs(quotient - v[0] ** 2 * v[1] / (v @ v)) <= 1e-12
+    partials = np.array([dd.directional_difference_quotient(f, origin, e, 1e-8) for e in np.eye(2)])
+    assert np.all(partials == 0.0)
+    v = np.array([1.0, 1.0])
+    assert abs(dd.directional_difference_quotient(f, origin, v, 1e-8) - partials @ v - 0.5) <= 1e-12  # D_v f(0) = 1/2, ∇f(0)·v = 0

@@ -168,6 +168,35 @@ def _square_linear_args(rng):
     return rng.standard_normal((4, 4)), _non_symmetric_square(rng), rng.standard_normal(4)
 
 
+def _square_chain_rule_args(rng):
+    """b = n = m = 4: the transposed ∂L/∂W = GᵀX has the shape of W."""
+    return 0.5 * rng.standard_normal((4, 4)), 0.5 * _non_symmetric_square(rng)
+
+
+def _square_mlp_args(rng):
+    """batch = inputs = hidden = 4 (3 classes): dA Xᵀ has the shape of W1 and db1 summed over
+    axis 1 the shape of b1."""
+    W1, b1, W2, b2 = layers.mlp_init(rng, 4, 4, 3)
+    return W1, b1, W2, b2, rng.standard_normal((4, 4)), np.eye(3)[rng.integers(0, 3, size=4)]
+
+
+def _mlp_column_layout(W1, b1, W2, b2, X, Y):
+    """The examples-as-columns formula dW1 = dA Xᵀ copied into the row-batch layout."""
+    H = np.tanh(layers.linear(X, W1, b1))
+    dZ = (softmax(layers.linear(H, W2, b2)) - Y) / X.shape[0]
+    dH, dW2, db2 = layers.linear_vjp(H, W2, b2, dZ)
+    dA = dH * (1 - H * H)
+    return dA @ X.T, np.sum(dA, axis=0), dW2, db2
+
+
+def _mlp_bias_over_axis_1(W1, b1, W2, b2, X, Y):
+    """The examples-as-columns bias gradient, a sum over axis 1, copied into the row-batch layout."""
+    dW1, _, dW2, db2 = layers.mlp_loss_gradients(W1, b1, W2, b2, X, Y)
+    H = np.tanh(layers.linear(X, W1, b1))
+    dA = ((softmax(layers.linear(H, W2, b2)) - Y) / X.shape[0]) @ W2 * (1 - H * H)
+    return dW1, np.sum(dA, axis=1), dW2, db2
+
+
 PLANTS = {
     # name: (entry, wrong derivative, inputs or None for the entry's own sampler)
     "dW = X.T @ dY (shape differs)": ("linear_layer_vjp", lambda X, W, b, dY: (dY @ W, X.T @ dY, dY.sum(0)), None),
@@ -188,6 +217,12 @@ PLANTS = {
     "missing product-rule term": ("hadamard_product_jacobian", lambda x, A, B: np.tanh(B @ x)[:, None] * A, None),
     "chain rule without tanh'": ("matrix_chain_rule", lambda X, W: (2 * np.tanh(X @ W) @ W.T, X.T @ (2 * np.tanh(X @ W))), None),
     "MLP without tanh' (1 - H^2)": ("mlp_gradients", None, None),
+    "transposed dL/dW = G^T X (square: same shape)": (
+        "matrix_chain_rule", lambda X, W: (mc.tanh_square_of_product_gradients(X, W)[0], mc.tanh_square_of_product_gradients(X, W)[1].T),
+        _square_chain_rule_args,
+    ),
+    "column-layout MLP dW1 = dA @ X.T (square: same shape)": ("mlp_gradients", _mlp_column_layout, _square_mlp_args),
+    "column-layout MLP db1 summed over axis 1 (square: same shape)": ("mlp_gradients", _mlp_bias_over_axis_1, _square_mlp_args),
 }
 
 
@@ -236,3 +271,76 @@ def test_samplers_draw_non_symmetric_and_well_conditioned_matrices():
     for name in ("log_determinant", "inverse_bilinear_form"):
         X = BY_NAME[name].sample(rng)[0]
         assert np.max(np.abs(X - X.T)) > 0.5 and np.linalg.cond(X) < 100, name
+
+
+# --------------------------------------------------------------------------------------
+# ln|det X| on both signs of det X
+# --------------------------------------------------------------------------------------
+
+
+def _sign_blind_log_det_gradient(X):
+    """sign(det X)·X⁻ᵀ: right where det X > 0, negated where det X < 0."""
+    return np.sign(np.linalg.det(X)) * np.linalg.inv(X).T
+
+
+def test_log_determinant_sampler_draws_negative_determinants_and_the_check_covers_them():
+    entry = BY_NAME["log_determinant"]
+    draws = [entry.sample(np.random.default_rng(seed))[0] for seed in range(40)]
+    signs = np.sign([np.linalg.det(X) for X in draws])
+    assert 10 <= np.sum(signs < 0) <= 30  # about half the draws have det X < 0
+    negative = next(X for X, s in zip(draws, signs) if s < 0)
+    positive = next(X for X, s in zip(draws, signs) if s > 0)
+    assert run_entry(entry, args=(negative,)).passed  # X⁻ᵀ is right on the ln(−det X) branch
+    # a gradient that is wrong only where det X < 0 passes on a positive draw and is caught on a negative one
+    assert run_entry(planted("log_determinant", _sign_blind_log_det_gradient), args=(positive,)).passed
+    result = run_entry(planted("log_determinant", _sign_blind_log_det_gradient), args=(negative,))
+    assert not any(c.passed for c in result.checks if c.oracle == "autodiff")
+    # and the default run meets negative draws: over 8 trials the plant is caught
+    assert not run_entry(planted("log_determinant", _sign_blind_log_det_gradient), trials=8).passed
+
+
+# --------------------------------------------------------------------------------------
+# The differential method: df = tr(Gᵀ dX) identifies ∇_X f = G
+# --------------------------------------------------------------------------------------
+
+
+def test_differential_method_holds_over_many_draws():
+    result = run_entry(BY_NAME["differential_method"], seed=3, trials=20)
+    assert result.passed, result.message()
+    assert len(result.checks) == 8
+
+
+def test_trace_differential_is_the_frobenius_inner_product():
+    rng = np.random.default_rng(8)
+    G, dX = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    assert abs(mc.trace_differential(G, dX) - np.trace(G.T @ dX)) <= 1e-14 * np.linalg.norm(G) * np.linalg.norm(dX)
+    with pytest.raises(ValueError):
+        mc.trace_differential(G, dX.T)
+
+
+def test_planted_trace_without_the_transpose_is_rejected():
+    """tr(G dX) instead of tr(Gᵀ dX): a shape error for the non-square G, a wrong value for the square ones."""
+    without_transpose = lambda G, dX: float(np.trace(G @ dX))
+    results = run_claim(BY_NAME["differential_method"], np.random.default_rng(0), implementation=without_transpose)
+    assert not any(r.passed for r in results)
+
+    def square_only(G, dX):  # tr(G dX) where the shapes allow it, the right pairing elsewhere
+        return float(np.trace(G @ dX)) if np.ndim(G) == 2 and G.shape[0] == G.shape[1] else mc.trace_differential(G, dX)
+
+    failed = {r.check for r in run_claim(BY_NAME["differential_method"], np.random.default_rng(0), implementation=square_only) if not r.passed}
+    square = ("ln|det X| -> X^-T, det X > 0", "ln|det X| -> X^-T, det X < 0", "y^T X^-1 z -> -X^-T y z^T X^-T")
+    assert failed == {f"claim:{label}: f(X + t dX) - f(X) - t tr(G^T dX) = o(t)" for label in square}
+
+
+def test_planted_wrong_gradients_are_rejected_by_the_differential_check():
+    pairs = chapter.differential_pairs(np.random.default_rng(9))
+    wrong = {
+        "ln|det X| -> X^-T, det X > 0": lambda X, G: np.linalg.inv(X),  # the inverse, not transposed
+        "ln|det X| -> X^-T, det X < 0": lambda X, G: -G,  # the sign of det X carried into the gradient
+        "y^T X^-1 z -> -X^-T y z^T X^-T": lambda X, G: -G,  # the minus sign dropped
+        "chain rule L(XW) -> X^T G": lambda X, G: 2 * G,  # a stray factor
+    }
+    planted_pairs = [(label, f, X, wrong[label](X, G), linear) for label, f, X, G, linear in pairs if label in wrong]
+    checks = chapter.first_order_checks(mc.trace_differential, planted_pairs, np.random.default_rng(10))
+    assert len(checks) == len(wrong) and not any(c.holds for c in checks), [(c.label, c.value) for c in checks]
+    assert all(c.holds for c in chapter.first_order_checks(mc.trace_differential, pairs, np.random.default_rng(10)))
