@@ -8,6 +8,8 @@ for what is checked. Run ``python -m tests.render.mathcheck FILE.md`` for one fi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.render import mathcheck
@@ -94,3 +96,45 @@ def test_clean_page_passes():
     clean = "Inline $`a\\,b`$ and $`x_{k}^*`$ and $`y^*`$, a set $`\\{0, 1\\}`$.\n\n```math\n\\sum_{k} a_k \\, b_k\n```\n"
     report = mathcheck.check_string(clean, "clean.md")
     assert report.spans == 5 and not report.problems, "\n".join(map(str, report.problems))
+
+
+def statement_problems(table: str, statements: dict[str, str]) -> list[str]:
+    """Rows of a curriculum table whose statement cell GitHub does not show as the registry's
+    text (emphasis, code, raw HTML or a lost backslash taken by the markdown pass)."""
+    import html
+    import re
+
+    import cmarkgfm
+
+    problems = []
+    rendered = cmarkgfm.github_flavored_markdown_to_html(table)
+    for row in re.findall(r"<tr>(.*?)</tr>", rendered, flags=re.S):
+        cells = re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+        if len(cells) != 6:
+            continue
+        name = html.unescape(re.sub(r"<[^>]+>", "", cells[1]))
+        shown = cells[2]
+        text = html.unescape(re.sub(r"<[^>]+>", "", shown))
+        if name in statements and (text != statements[name] or "<" in shown or "raw HTML" in shown):
+            problems.append(f"{name}: the statement {statements[name]!r} shows as {shown!r}")
+    return problems
+
+
+def test_curriculum_statements_show_as_written():
+    from verify.cli import curriculum_table
+    from verify.identities import REGISTRY
+
+    readme = (mathcheck.ROOT / "derivations" / "README.md").read_text(encoding="utf-8")
+    statements = {e.name: e.statement for e in REGISTRY}
+    problems = statement_problems(readme, statements)
+    assert not problems, "\n".join(problems)
+    assert len(statements) == len(REGISTRY) and all(f"`{name}`" in readme for name in statements)
+    # planted: statements the markdown pass would change, through the same generator
+    first = REGISTRY[0]
+    code = getattr(first, "derivative", None) or first.implementation
+    planted = [
+        SimpleNamespace(name=name, statement=statement, chapter=first.chapter, derivation=first.derivation, derivative=code)
+        for name, statement in [("emphasis", "f(x*) = x*y*z"), ("code", "d/dx `x`"), ("tag", "a <b> c"), ("escape", r"a \{ b \}")]
+    ]
+    reported = statement_problems(curriculum_table(planted), {e.name: e.statement for e in planted})
+    assert [p.split(":")[0] for p in reported] == ["emphasis", "code", "tag", "escape"], reported
