@@ -93,9 +93,15 @@ def test_planted_errors_are_each_reported():
 
 
 def test_clean_page_passes():
-    clean = "Inline $`a\\,b`$ and $`x_{k}^*`$ and $`y^*`$, a set $`\\{0, 1\\}`$.\n\n```math\n\\sum_{k} a_k \\, b_k\n```\n"
+    clean = (
+        "Inline $`a\\,b`$ and $`x_{k}^*`$ and $`y^*`$, a set $`\\{0, 1\\}`$.\n\n"
+        "```math\n\\sum_{k} a_k \\, b_k\n```\n\n"
+        "- a list item whose span $`a +\n  b`$ goes on in the next line\n\n"
+        "> quoted $`c\n> + d`$\n>\n> ```math\n> e^{x}\n> ```\n\n"
+        "1. numbered\n   ```math\n   y_1\n   ```\n"
+    )
     report = mathcheck.check_string(clean, "clean.md")
-    assert report.spans == 5 and not report.problems, "\n".join(map(str, report.problems))
+    assert report.spans == 9 and not report.problems, "\n".join(map(str, report.problems))
 
 
 def statement_problems(table: str, statements: dict[str, str]) -> list[str]:

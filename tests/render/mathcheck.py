@@ -111,9 +111,14 @@ def _normalize_code(content: str) -> str:
     return content
 
 
+QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+")
+
+
 def _blocks(text: str):
-    """Paragraph-like runs of lines outside fenced code: (first line number, text, fences)."""
-    lines = text.split("\n")
+    """Paragraph-like runs of lines outside fenced code: (first line number, text, None), and
+    math fences: (line of the opening fence, None, TeX). Blockquote markers are dropped and so
+    is the indentation of continuation lines, as the markdown parser does before inlines."""
+    lines = [QUOTE.sub("", line) for line in text.split("\n")]
     block: list[str] = []
     start = 0
     fence = None
@@ -141,7 +146,7 @@ def _blocks(text: str):
         if line.strip():
             if not block:
                 start = number
-            block.append(line)
+            block.append(line.lstrip(" \t") if block else line)
         elif block:
             yield start, "\n".join(block), None
             block = []
