@@ -97,11 +97,14 @@ def test_clean_page_passes():
         "Inline $`a\\,b`$ and $`x_{k}^*`$ and $`y^*`$, a set $`\\{0, 1\\}`$.\n\n"
         "```math\n\\sum_{k} a_k \\, b_k\n```\n\n"
         "- a list item whose span $`a +\n  b`$ goes on in the next line\n\n"
-        "> quoted $`c\n> + d`$\n>\n> ```math\n> e^{x}\n> ```\n\n"
+        "> quoted $`c +\n> d`$\n>\n> ```math\n> e^{x}\n> ```\n\n"
         "1. numbered\n   ```math\n   y_1\n   ```\n"
     )
     report = mathcheck.check_string(clean, "clean.md")
     assert report.spans == 9 and not report.problems, "\n".join(map(str, report.problems))
+    # planted: the same quote with its line break before the `+`, which starts a list item
+    broken = mathcheck.check_string(clean.replace("$`c +\n> d`$", "$`c\n> + d`$"), "broken.md")
+    assert [p.line for p in broken.problems] == [10], "\n".join(map(str, broken.problems))
 
 
 def statement_problems(table: str, statements: dict[str, str]) -> list[str]:
