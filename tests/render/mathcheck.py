@@ -40,7 +40,7 @@ RENDER_JS = HERE / "render.js"
 NODE_MODULES = HERE / "node_modules"
 INSTALL_HINT = (
     "the rendering test needs node (>= 20) and mathjax-full from tests/render/package-lock.json: "
-    "run `make render-deps` (it runs `npm ci --prefix tests/render`; on Debian install node with "
+    "run `make render-deps` (it runs `cd tests/render && npm ci`; on Debian install node with "
     "`apt-get install -y nodejs npm`)"
 )
 
