@@ -115,7 +115,7 @@ def direction_angle(angle: float = 30.0, w0: float = -1.5, w1: float = 0.5) -> F
     theta = np.deg2rad(angle)
     g = gradient(point)
     norm, theta_g = np.linalg.norm(g), gradient_angle(point)
-    fig = Figure(figsize=(10.0, 4.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(10.0, 4.8), dpi=100, layout="constrained")
     left, right = fig.subplots(1, 2)
     _contours(left)
     v = unit_vector(theta)
@@ -124,7 +124,7 @@ def direction_angle(angle: float = 30.0, w0: float = -1.5, w1: float = 0.5) -> F
     left.plot(*point, "ko", ms=4)
     left.plot([], [], color="tab:red", lw=2, label=f"v(θ), θ = {angle:.0f}°")
     left.plot([], [], color="black", lw=1.5, label=f"∇f/‖∇f‖, θ_∇ = {np.rad2deg(theta_g):.0f}°")
-    left.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)  # outside: hides no contour
     left.set_title("A unit direction at a point of the loss", fontsize=10)
 
     degrees = np.linspace(-180.0, 180.0, 361)
@@ -194,7 +194,7 @@ def level_curve_tangent(w0: float = 3.0, w1: float = 0.6, span: float = 1.5) -> 
     g = gradient(point)
     norm = np.linalg.norm(g)
     tangent, normal = level_tangent(point), g / norm
-    fig = Figure(figsize=(10.0, 4.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=(10.0, 4.8), dpi=100, layout="constrained")
     left, right = fig.subplots(1, 2)
     _contours(left, labels=False)
     w0g, w1g, values = loss_grid()
@@ -211,7 +211,7 @@ def level_curve_tangent(w0: float = 3.0, w1: float = 0.6, span: float = 1.5) -> 
     left.plot(*point, "ko", ms=4)
     left.plot([], [], color="tab:blue", lw=2, label="the level curve f = f(x)")
     left.plot([], [], color="black", lw=1.5, label="∇f/‖∇f‖ (perpendicular)")
-    left.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)  # outside: hides no contour
     left.set_title(f"Level curve through x = ({w0:.2f}, {w1:.2f})", fontsize=10)
 
     steps = np.linspace(-span, span, 61)
@@ -327,7 +327,7 @@ def armijo_backtracking(c: float = 0.05, rho: float = 0.5, t0: float = 2.0, cont
     ts = np.linspace(0.0, t_max, 600)
     values = phi(ts)
     f_x, slope = float(mv.rosenbrock(point)), armijo_slope()
-    fig = Figure(figsize=(11.0, 4.4) if contours else (7.5, 4.4), dpi=100, layout="constrained")
+    fig = Figure(figsize=(11.0, 5.4) if contours else (8.0, 5.4), dpi=100, layout="constrained")
     if contours:
         left, ax = fig.subplots(1, 2, width_ratios=[1, 1.9])
         a, b = np.meshgrid(np.linspace(-0.6, 1.6, 221), np.linspace(-0.4, 1.8, 221))
@@ -346,7 +346,7 @@ def armijo_backtracking(c: float = 0.05, rho: float = 0.5, t0: float = 2.0, cont
         left.set_xlabel("x₀")
         left.set_ylabel("x₁")
         left.set_title("Rosenbrock's level curves and the ray", fontsize=10)
-        left.legend(loc="upper left", fontsize=8, framealpha=0.9)
+        left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     else:
         ax = fig.subplots()
     for k, (lo, hi) in enumerate(acceptable_intervals(c, t_max)):
@@ -355,7 +355,7 @@ def armijo_backtracking(c: float = 0.05, rho: float = 0.5, t0: float = 2.0, cont
     ax.plot(ts, values, color="tab:blue", lw=2.0, label="φ(t) = f(x + t d)")
     ax.plot(ts, f_x + slope * ts, ":", color="0.3", lw=1.3, label=f"tangent f(x) + t D_d f, D_d f = {slope:.1f}")
     ax.plot(ts, armijo_line(ts, c), "--", color="tab:green", lw=1.6, label=f"Armijo line f(x) + c t D_d f, c = {c:g}")
-    top = 1.9 * max(f_x, float(values[ts <= 1.6].max()))
+    top = 1.3 * max(f_x, float(values[ts <= 1.6].max()))
     for k, (t, ok) in enumerate(zip(steps, satisfied)):
         value = float(phi(t)[0])
         shown = min(value, 0.96 * top)  # a trial above the frame sits on its top edge, its value written
@@ -371,6 +371,6 @@ def armijo_backtracking(c: float = 0.05, rho: float = 0.5, t0: float = 2.0, cont
     ax.set_xlabel("t, the step along d")
     ax.set_ylabel("φ(t) = f(x + t d)")
     ax.set_title(f"Armijo backtracking: ρ = {rho:g}, t₀ = {t0:g}", fontsize=10)
-    ax.legend(loc="upper left", fontsize=7.5, framealpha=0.95, ncol=2)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=2, frameon=False)  # below: covers no trial
     ax.grid(True, alpha=0.3)
     return fig
