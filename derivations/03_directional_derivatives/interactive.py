@@ -80,6 +80,19 @@ def _contours(ax, levels=12, labels=True):
     return contours
 
 
+def _arrow(ax, point, direction, color, lw, length=1.4):
+    """An arrow from the point along the unit direction, shortened to end inside the window
+    (matplotlib hides an annotation whose head falls outside the axes)."""
+    room = [length]
+    for i, (lo, hi) in enumerate((W0_RANGE, W1_RANGE)):
+        if direction[i] > 1e-12:
+            room.append((hi - point[i]) / direction[i])
+        elif direction[i] < -1e-12:
+            room.append((lo - point[i]) / direction[i])
+    tip = point + 0.97 * max(min(room), 0.0) * np.asarray(direction)
+    ax.annotate("", xy=tip, xytext=point, arrowprops=dict(arrowstyle="-|>", color=color, lw=lw))
+
+
 # --------------------------------------------------------------------------------------
 # 1. The direction-angle slider: D_v f = ∇f·v = ‖∇f‖ cos(θ − θ_∇)
 # --------------------------------------------------------------------------------------
@@ -119,8 +132,8 @@ def direction_angle(angle: float = 30.0, w0: float = -1.5, w1: float = 0.5) -> F
     left, right = fig.subplots(1, 2)
     _contours(left)
     v = unit_vector(theta)
-    left.annotate("", xy=point + 1.4 * v, xytext=point, arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=2))
-    left.annotate("", xy=point + 1.4 * g / norm, xytext=point, arrowprops=dict(arrowstyle="-|>", color="black", lw=1.5))
+    _arrow(left, point, v, "tab:red", 2.0)
+    _arrow(left, point, g / norm, "black", 1.5)
     left.plot(*point, "ko", ms=4)
     left.plot([], [], color="tab:red", lw=2, label=f"v(θ), θ = {angle:.0f}°")
     left.plot([], [], color="black", lw=1.5, label=f"∇f/‖∇f‖, θ_∇ = {np.rad2deg(theta_g):.0f}°")
@@ -164,21 +177,27 @@ def level_tangent(point) -> np.ndarray:
 
 def level_curve_offsets(point, steps) -> np.ndarray:
     """For each s, the r with f(p + s t + r n) = f(p), n = ∇f/‖∇f‖: the level curve seen
-    from its tangent line (Newton's method along the normal, started on the tangent)."""
+    from its tangent line. Newton's method along the normal, continued outwards from s = 0
+    (each solve starts from the neighbouring r); NaN where the normal line through p + s t
+    does not meet the level curve (Newton does not converge), so the picture leaves a gap."""
     point = np.asarray(point, dtype=np.float64)
+    steps = np.atleast_1d(np.asarray(steps, dtype=np.float64))
     g = gradient(point)
     normal, tangent, level = g / np.linalg.norm(g), level_tangent(point), loss(point)
-    offsets = []
-    for s in np.atleast_1d(steps):
+    offsets = np.full(steps.shape, np.nan)
+    for side in (steps >= 0, steps < 0):
         r = 0.0
-        for _ in range(50):
-            p = point + s * tangent + r * normal
-            update = (loss(p) - level) / float(gradient(p) @ normal)
-            r -= update
-            if abs(update) < 1e-15:
-                break
-        offsets.append(r)
-    return np.array(offsets)
+        for i in sorted(np.flatnonzero(side), key=lambda i: abs(steps[i])):
+            for _ in range(50):
+                p = point + steps[i] * tangent + r * normal
+                update = (loss(p) - level) / float(gradient(p) @ normal)
+                r -= update
+                if abs(update) < 1e-15:
+                    break
+            if not abs(loss(point + steps[i] * tangent + r * normal) - level) <= 1e-13:
+                break  # lost the curve: leave this s and every larger one NaN
+            offsets[i] = r
+    return offsets
 
 
 def level_curve_curvature_offset(point, steps) -> np.ndarray:
@@ -204,7 +223,7 @@ def level_curve_tangent(w0: float = 3.0, w1: float = 0.6, span: float = 1.5) -> 
     ends = np.c_[point - span * tangent, point + span * tangent]
     (line,) = left.plot(*ends, "--", color="tab:orange", lw=1.6, label="tangent line: ∇f·t = 0")
     line.set_gid("tangent")
-    left.annotate("", xy=point + 1.2 * normal, xytext=point, arrowprops=dict(arrowstyle="-|>", color="black", lw=1.5))
+    _arrow(left, point, normal, "black", 1.5, length=1.2)
     size = 0.18  # the right-angle mark between t and ∇f
     corner = np.array([point + size * tangent, point + size * (tangent + normal), point + size * normal])
     left.plot(corner[:, 0], corner[:, 1], color="black", lw=0.8)
