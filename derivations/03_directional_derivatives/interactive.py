@@ -242,7 +242,7 @@ def level_curve_tangent(w0: float = 3.0, w1: float = 0.6, span: float = 1.5) -> 
     right.set_xlabel("s, distance along the tangent")
     right.set_ylabel("r, offset along ∇f/‖∇f‖")
     right.set_title("The curve leaves its tangent at second order", fontsize=10)
-    right.legend(loc="best", fontsize=8, framealpha=0.9)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8, frameon=False)
     right.grid(True, alpha=0.3)
     return fig
 
