@@ -12,7 +12,10 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from implementations.multivariable import logistic_loss, rosenbrock
+from implementations.multivariable import logistic_loss_gradient as _logistic_gradient
+from implementations.single_variable import sigmoid as _sigmoid
 from implementations.single_variable import softmax
+from implementations.single_variable import softmax_numpy as _softmax
 
 from . import Exercise, Mistake
 from ..samplers import away_from_zero, normal
@@ -25,16 +28,8 @@ CHAPTER = "03_directional_derivatives"
 # --------------------------------------------------------------------------------------
 
 
-def _sigmoid(z):
-    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
-
-
-def _logistic_gradient(w, X, y):
-    return X.T @ (_sigmoid(X @ w) - y) / X.shape[0]
-
-
 def _logistic_sample(rng):
-    """w (5,), X (9, 5) with full column rank, y of 0s and 1s: no square shape to hide a transpose."""
+    """w (5,), X (9, 5) Gaussian (of full column rank almost surely), y of 0s and 1s: no square shape."""
     X = normal(rng, (9, 5), 1.0)
     y = (rng.uniform(size=9) < 0.5).astype(np.float64)
     return normal(rng, 5, 0.7), X, y
@@ -53,7 +48,7 @@ LOGISTIC_MISTAKES = (
             "The loss is a mean over the n rows of X, not a sum: check the factor in front.",
             lambda w, X, y, tangent: (_sigmoid(X @ w) - y) @ (X @ tangent)),
     Mistake("y − σ(Xw) instead of σ(Xw) − y",
-            "Check the sign: d/dz [softplus(z) − yz] = σ(z) − y.",
+            "Check the sign of the derivative of softplus(z) − yz with respect to z.",
             lambda w, X, y, tangent: (y - _sigmoid(X @ w)) @ (X @ tangent) / X.shape[0]),
 )
 
@@ -61,11 +56,6 @@ LOGISTIC_MISTAKES = (
 # --------------------------------------------------------------------------------------
 # Exercise 6: the JVP of softmax
 # --------------------------------------------------------------------------------------
-
-
-def _softmax(x):
-    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 SOFTMAX_MISTAKES = (
