@@ -13,6 +13,7 @@ The notebook ``01_single_variable_derivatives.ipynb`` wires these functions to s
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -29,8 +30,30 @@ EPS = float(np.finfo(np.float64).eps)
 FIGSIZE = (9.0, 3.8)
 DPI = 100
 
+
+def figure_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes (what a notebook shows)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _register_png_formatter() -> None:
+    """Inside IPython, let ``display(fig)`` show a Figure built without pyplot as a PNG
+    (the inline backend registers its formatter only when pyplot is imported)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+
+
+_register_png_formatter()
+
 __all__ = [
-    "FUNCTIONS", "EPS", "secant_slope", "tangent_slope", "secant_to_tangent",
+    "figure_png", "FUNCTIONS", "EPS", "secant_slope", "tangent_slope", "secant_to_tangent",
     "difference_errors", "error_models", "best_step", "central_best_step_model", "difference_error_plot",
     "sigmoid", "sigmoid_derivative", "vanishing_threshold", "vanishing_mask", "sigmoid_vanishing",
     "softplus_beta", "relu", "softplus_gap_bound", "softplus_vs_relu",
