@@ -56,7 +56,7 @@ __all__ = [
     "figure_png", "FUNCTIONS", "EPS", "secant_slope", "tangent_slope", "secant_to_tangent",
     "difference_errors", "error_models", "best_step", "central_best_step_model", "difference_error_plot",
     "sigmoid", "sigmoid_derivative", "vanishing_threshold", "vanishing_mask", "sigmoid_vanishing",
-    "softplus_beta", "relu", "softplus_gap_bound", "softplus_vs_relu",
+    "softplus_beta", "softplus_beta_derivative", "relu", "softplus_gap_bound", "softplus_vs_relu",
     "COMPOSITIONS", "chain_slopes", "chain_rule_slopes",
 ]
 
