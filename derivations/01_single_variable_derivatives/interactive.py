@@ -97,8 +97,6 @@ FUNCTIONS = {
 """The dropdown's functions. On the sliders' range x ∈ [0.25, 1.25] none of f', f'', f'''
 vanishes, so the forward error is exactly first order and the central one second order."""
 
-X_RANGE = (0.25, 1.25)
-
 
 def _label(name: str) -> str:
     return FUNCTIONS[name][4]
