@@ -1,6 +1,8 @@
-"""Figures of chapter 01: the difference quotient's error and the tangent line.
+"""Figures of chapter 01: difference quotients, tangent and secant lines, σ and softplus, the chain rule.
 
-Writes ``difference_quotient_error.png`` and ``tangent_line.png`` into ``--out`` (default:
+Writes ``difference_quotient_error.png``, ``tangent_line.png``, ``secant_to_tangent.png``,
+``sigmoid_vanishing_gradient.png``, ``softplus_vs_relu.png`` and ``chain_rule_slopes.png``
+into ``--out`` (default:
 the ``figures/`` folder beside this script). Deterministic and offline; run from the
 repository root as ``python derivations/01_single_variable_derivatives/figures.py``.
 """
@@ -18,6 +20,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from implementations import single_variable as sv  # noqa: E402
+
+sys.path.insert(0, str(HERE))
+import interactive  # noqa: E402  (the notebook's pictures, drawn here at fixed slider values)
 
 EPS = np.finfo(np.float64).eps
 
@@ -70,6 +75,7 @@ def tangent_line(out: Path) -> Path:
     left.plot([a], [np.sin(a)], "o", color="black", ms=5, label="(a, f(a)), a = 1")
     left.set_ylim(-1.2, 2.2)
     left.set_xlabel("x")
+    left.set_ylabel("y")
     left.set_title("The tangent touches f at a with slope f'(a)")
     left.grid(True, alpha=0.3)
     left.legend(loc="upper left", fontsize=8)
@@ -90,8 +96,32 @@ def tangent_line(out: Path) -> Path:
     return figure_tools.save(fig, path)
 
 
+def secant_to_tangent(out: Path) -> Path:
+    """The secant of sin through a = 1 and a + h, h = 0.5, beside its slope error against h."""
+    return figure_tools.save(interactive.secant_to_tangent(a=1.0, h=0.5, function="sin"), out / "secant_to_tangent.png")
+
+
+def sigmoid_vanishing_gradient(out: Path) -> Path:
+    """σ and σ' with the region σ' < 0.01 shaded and the peak 1/4 at 0."""
+    return figure_tools.save(interactive.sigmoid_vanishing(threshold=0.01), out / "sigmoid_vanishing_gradient.png")
+
+
+def softplus_vs_relu(out: Path) -> Path:
+    """softplus_β against ReLU at β = 1, and their derivatives."""
+    return figure_tools.save(interactive.softplus_vs_relu(beta=1.0), out / "softplus_vs_relu.png")
+
+
+def chain_rule_slopes(out: Path) -> Path:
+    """exp(sin(x²)) at x = 1: the inner slope, the outer slope and their product."""
+    return figure_tools.save(interactive.chain_rule_slopes("exp(sin(x²))", x=1.0), out / "chain_rule_slopes.png")
+
+
+FIGURES = [difference_quotient_error, tangent_line, secant_to_tangent, sigmoid_vanishing_gradient, softplus_vs_relu, chain_rule_slopes]
+
+
 def main(argv=None) -> list[Path]:
-    return figure_tools.main(__doc__, HERE / "figures", [difference_quotient_error, tangent_line], argv)
+    return figure_tools.main(__doc__, HERE / "figures", FIGURES, argv)
+
 
 if __name__ == "__main__":
     main()
