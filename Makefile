@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BENCH_OUT ?= benchmarks/results
 QUICK ?=
 
-.PHONY: verify test test-long bench figures curriculum venv clean
+.PHONY: verify test test-long bench figures curriculum readme venv clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,9 @@ figures: $(STAMP)
 
 curriculum: $(STAMP)
 	$(PY) derivations/update_readme.py
+
+readme: $(STAMP)
+	$(PY) -m verify.readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks
