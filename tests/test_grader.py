@@ -232,6 +232,7 @@ def test_import_error_is_a_usage_error_with_file_and_line(fixture_chapter, capsy
         (["03", "a.py", "b.py"], "--exercises takes a chapter and at most one answers file"),
         (["03", "--module", "x.py"], "--module has no effect with --exercises"),
         (["03", "--show", "sigmoid"], "--show has no effect with --exercises"),
+        (["03", "--seed", "1", "my_answers.py"], "give the answers file after the chapter: python -m verify --exercises 03 my_answers.py"),
     ],
 )
 def test_usage_errors(fixture_chapter, capsys, argv, message):

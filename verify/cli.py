@@ -316,6 +316,8 @@ def _validate(args) -> None:
         if len(args.exercises) > 2:
             raise UsageError(f"--exercises takes a chapter and at most one answers file, not {len(args.exercises)} values: "
                              "python -m verify --exercises 02 my_answers.py")
+        if args.filters and len(args.exercises) == 1 and not args.list:
+            raise UsageError(f"give the answers file after the chapter: python -m verify --exercises {args.exercises[0]} {args.filters[0]}")
         _refuse(args, "--exercises", ["NAME_OR_CHAPTER filters", "--module", "--show", "--curriculum"])
         if args.list:
             _refuse(args, "--exercises --list", ["--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
