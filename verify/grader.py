@@ -77,6 +77,10 @@ def chapter_exercises(chapter: str, exercises=None) -> list:
 def student_path(chapter: str, answers) -> Path:
     if answers is None:
         path = ROOT / "derivations" / chapter / "starter.py"
+        try:  # shown as typed: relative to the working directory where it can be
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
         if not path.is_file():
             raise _usage_error(f"chapter {chapter} has no starter.py yet; give your answers file: python -m verify --exercises {chapter[:2]} FILE")
         return path
