@@ -255,3 +255,10 @@ def test_sensitivity_cli_usage_errors(capsys):
     assert main(["--help"]) == 0
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--seed must be an integer from 0" in err
+
+
+def test_show_a_claim_names_each_fact_once(capsys):
+    code, out, _ = run(capsys, "--show", "limit_definition")
+    assert code == 0
+    facts = [l for l in out.splitlines() if ": ok: measured" in l]
+    assert len(facts) == 4 and facts[0].count("forward quotient is O(h)") == 1

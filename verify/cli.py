@@ -232,7 +232,15 @@ def show(entry, result, name_width: int | None = None) -> str:
     ]
     for c in result.checks:
         detail = f"  [{c.method}]" if c.method else ""
-        lines.append(f"  {c.check:<12} {c.message()}{detail}")
+        if c.oracle == "claim":  # the message names the fact: no id column, no repeated label
+            verdict = "ok" if c.passed else "FAIL"
+            if c.error is None or c.tolerance is None:
+                measured = c.reason or "could not be measured"
+            else:
+                measured = f"measured {c.error:.3g} {'<=' if c.passed else '>'} bound {c.tolerance:.3g}"
+            lines.append(f"  {c.check.removeprefix('claim:')}: {verdict}: {measured}{detail}")
+        else:
+            lines.append(f"  {c.check:<12} {c.message()}{detail}")
     lines += ["", report.header(name_width), report.row(result, name_width)]
     return "\n".join(lines)
 
