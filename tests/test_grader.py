@@ -366,3 +366,12 @@ def test_exercise_declarations_are_checked(change, message):
     fields = {f.name: getattr(FIXTURE[0], f.name) for f in dataclasses.fields(Exercise)}
     with pytest.raises(ValueError, match=re.escape(message)):
         Exercise(**{**fields, **change})
+
+
+def test_grader_json_keys_are_documented_in_the_readme(fixture_chapter, capsys):
+    report = fixture_chapter / "grade.json"
+    run(capsys, "03", str(write(fixture_chapter, SOLUTIONS)), "--backend", "fd", "--json", str(report))
+    doc = json.loads(report.read_text())
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Exercises", 1)[1].split("\n## ", 1)[0]
+    keys = set(doc) | set(doc["summary"]) | set(doc["exercises"][0])
+    assert not sorted(k for k in keys if f"`{k}`" not in section)

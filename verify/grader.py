@@ -20,7 +20,6 @@ Exit status: 0 when no attempted exercise fails, 1 when one does, 2 on a usage e
 from __future__ import annotations
 
 import difflib
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -408,8 +407,3 @@ def document(g: Grade, *, seed: int, trials: int, dtype: str, backends) -> dict:
         "exercises": [r.to_json() for r in g.rows],
     }
 
-
-def print_grade_header(exercises, out=sys.stdout) -> int:
-    width = name_width(exercises)
-    print(f"{'exercise':<{width}}  {'result':<13}  title", file=out, flush=True)
-    return width
