@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BENCH_OUT ?=
 QUICK ?=
 
-.PHONY: verify test test-long bench figures notebooks curriculum venv render-deps browser-deps clean
+.PHONY: verify test test-long bench figures notebooks curriculum readme venv render-deps browser-deps clean
 
 venv: $(STAMP)
 
@@ -61,6 +61,9 @@ notebooks: $(STAMP)
 
 curriculum: $(STAMP)
 	$(PY) derivations/update_readme.py
+
+readme: $(STAMP)
+	$(PY) -m verify.readme
 
 clean:
 	rm -rf $(VENV) .pytest_cache out $(RENDER)/node_modules

@@ -1,6 +1,8 @@
 """``python -m verify``: run the checks of the registry and report them.
 
-Exit status: 0 when every check passes, 1 when any fails, 2 on a usage error.
+Exit status: 0 when every check passes, 1 when any fails, 2 on a usage error, 3 on an
+internal error (a bug: set VERIFY_DEBUG=1 to see its traceback). No flag is silently
+ignored: a flag that has no effect in the chosen mode is a usage error.
 """
 
 from __future__ import annotations
@@ -8,13 +10,36 @@ from __future__ import annotations
 import argparse
 import difflib
 import inspect
+import os
 import sys
 import time
 from pathlib import Path
 
 from .engine import DTYPES, FRAMEWORK_CHOICES
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+MAX_TRIALS = 1000
+MAX_SEED = 2**64 - 1
+
+COLUMN_CHECKS = {
+    # --backend NAME: the table columns it selects (check ids of verify/engine.py)
+    "jax": ("jax.fwd", "jax.rev"),
+    "torch": ("torch.fwd", "torch.rev", "torch.tape"),
+    "jax.fwd": ("jax.fwd",),
+    "jax.rev": ("jax.rev",),
+    "torch.fwd": ("torch.fwd",),
+    "torch.rev": ("torch.rev",),
+    "tape": ("torch.tape",),
+    "fd": ("fd",),
+    "cstep": ("cstep",),
+}
+ALL_CHECKS = ("jax.fwd", "jax.rev", "torch.fwd", "torch.rev", "torch.tape", "fd", "cstep")
+FRAMEWORK_OF = {"jax.fwd": "jax", "jax.rev": "jax", "torch.fwd": "torch", "torch.rev": "torch", "torch.tape": "torch", "fd": "fd", "cstep": "fd"}
+BACKEND_HELP = (
+    "restrict to these table columns (repeat or comma-separate): jax (jax fwd + jax rev), "
+    "torch (torch fwd + torch rev + tape), jax-fwd, jax-rev, torch-fwd, torch-rev, tape, "
+    "fd (finite differences), cstep (complex step, holomorphic identities only); default all"
+)
 
 
 class UsageError(Exception):
@@ -31,49 +56,148 @@ def build_parser() -> argparse.ArgumentParser:
             "functions, the complex step. One row per identity: the max relative error "
             "of every check; '!' marks a check over its tolerance."
         ),
-        epilog="Exit status: 0 all checks pass, 1 a check fails, 2 usage error.",
+        epilog=(
+            "Exit status: 0 all checks pass, 1 a check fails, 2 usage error, 3 internal error. "
+            "Exercises: python -m verify --exercises 02 my_answers.py grades a copy of "
+            "derivations/02_multivariable_derivatives/starter.py."
+        ),
     )
-    parser.add_argument("filters", nargs="*", metavar="NAME_OR_CHAPTER", help="identity names or chapter folders (e.g. 01_single_variable_derivatives); default: all")
-    parser.add_argument("--list", action="store_true", help="list the identities (after filters) and exit")
-    parser.add_argument("--show", metavar="NAME", help="statement, derivation, the derivative's source and its checks")
-    parser.add_argument("--json", metavar="PATH", help="write the full report as JSON ('-' for stdout)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
-    parser.add_argument("--trials", type=int, default=1, metavar="N", help="independent input draws per identity (default 1)")
-    parser.add_argument("--backend", action="append", metavar="NAME", help=f"restrict to {', '.join(FRAMEWORK_CHOICES)} (repeat or comma-separate)")
-    parser.add_argument("--dtype", default="float64", choices=DTYPES, help="dtype of inputs and derivatives (tolerances follow it)")
+    parser.add_argument("filters", nargs="*", metavar="NAME_OR_CHAPTER",
+                        help="identity names, chapter folders (01_single_variable_derivatives) or chapter numbers (01); default: all")
+    parser.add_argument("--list", action="store_true", help="list the identities (after filters), or with --exercises the chapter's exercises, and exit")
+    parser.add_argument("--show", nargs="+", metavar="NAME", help="statement, derivation, the primal's and the derivative's source, and the checks of each named identity (or chapter)")
+    parser.add_argument("--json", metavar="PATH", help="write the report as JSON ('-' for stdout); the schema is in README.md")
+    parser.add_argument("--seed", type=int, default=None, help="seed of every random draw (default 0)")
+    parser.add_argument("--trials", type=int, default=None, metavar="N", help="independent input draws per identity; each check reports its worst (default 1)")
+    parser.add_argument("--backend", action="append", metavar="NAME", help=BACKEND_HELP)
+    parser.add_argument("--dtype", default=None, choices=DTYPES, help="dtype of inputs and derivatives, tolerances follow it (default float64; claims always run in float64)")
     parser.add_argument("--module", metavar="FILE", help="check the function/derivative pairs a user's Python file declares")
-    parser.add_argument("--curriculum", action="store_true", help="print the curriculum table (markdown) and exit")
+    parser.add_argument("--curriculum", action="store_true", help="print the curriculum table (markdown, after filters) and exit")
+    parser.add_argument("--exercises", nargs="+", metavar=("CHAPTER", "FILE"),
+                        help="grade the coding exercises of a chapter (02 or 02_multivariable_derivatives) in FILE (default: the chapter's starter.py)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     return parser
 
 
-def _frameworks(values) -> tuple[str, ...]:
+# --------------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------------
+
+
+def _normalise_backend(name: str) -> str:
+    key = name.strip().lower()
+    for sep in (" ", "-", "_"):
+        key = key.replace(sep, ".")
+    return {"torch.tape": "tape", "torch.autograd": "tape", "autograd": "tape", "complex.step": "cstep"}.get(key, key)
+
+
+def selected_checks(values) -> tuple[str, ...]:
+    """The check ids (table columns) that --backend values select, in table order."""
     if not values:
-        return FRAMEWORK_CHOICES
-    chosen = []
+        return ALL_CHECKS
+    chosen = set()
     for value in values:
         for name in value.split(","):
-            name = name.strip()
-            if name not in FRAMEWORK_CHOICES:
-                raise UsageError(f"unknown backend {name!r}; choose from {', '.join(FRAMEWORK_CHOICES)}")
-            if name not in chosen:
-                chosen.append(name)
-    return tuple(chosen)
+            key = _normalise_backend(name)
+            if key not in COLUMN_CHECKS:
+                raise UsageError(f"unknown backend {name.strip()!r}; choose from jax, torch, jax-fwd, jax-rev, torch-fwd, torch-rev, tape, fd, cstep")
+            chosen.update(COLUMN_CHECKS[key])
+    return tuple(c for c in ALL_CHECKS if c in chosen)
+
+
+def _frameworks(values) -> tuple[str, ...]:
+    """The engine's frameworks (jax, torch, fd) needed by the selected columns."""
+    checks = selected_checks(values)
+    return tuple(fw for fw in FRAMEWORK_CHOICES if any(FRAMEWORK_OF[c] == fw for c in checks))
+
+
+def backends_label(checks: tuple[str, ...]) -> str:
+    """jax+torch+fd for every column; else the selected groups and columns."""
+    parts = []
+    rest = list(checks)
+    for group in ("jax", "torch"):
+        if all(c in rest for c in COLUMN_CHECKS[group]):
+            parts.append(group)
+            rest = [c for c in rest if c not in COLUMN_CHECKS[group]]
+    if "fd" in rest and "cstep" in rest:
+        parts.append("fd")
+        rest = [c for c in rest if c not in ("fd", "cstep")]
+        parts.append("cstep")
+    names = {"jax.fwd": "jax-fwd", "jax.rev": "jax-rev", "torch.fwd": "torch-fwd", "torch.rev": "torch-rev", "torch.tape": "tape", "fd": "fd", "cstep": "cstep"}
+    parts += [names[c] for c in rest]
+    return "+".join(parts)
 
 
 def select(registry, filters):
-    """Entries whose name or chapter is among ``filters`` (all if none), in registry order."""
+    """Entries whose name, chapter folder or chapter number is among ``filters`` (all if none), in registry order."""
     if not filters:
         return list(registry)
     names = {e.name for e in registry}
     chapters = {e.chapter for e in registry}
+    numbered = {int(c[:2]): c for c in chapters if c[:2].isdigit()}
+    wanted = set()
     for f in filters:
-        if f.rstrip("/").split("/")[-1] not in names | chapters:
-            close = difflib.get_close_matches(f, sorted(names | chapters), n=3)
+        key = str(f).rstrip("/").split("/")[-1]
+        if key.isdigit() and int(key) in numbered and len(key) <= 3:
+            key = numbered[int(key)]
+        if key not in names | chapters:
+            close = difflib.get_close_matches(key, sorted(names | chapters), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else "; see --list"
             raise UsageError(f"no identity or chapter named {f!r}{hint}")
-    wanted = {f.rstrip("/").split("/")[-1] for f in filters}
+        wanted.add(key)
     return [e for e in registry if e.name in wanted or e.chapter in wanted]
+
+
+def _check_json_path(value) -> None:
+    """Refuse an unwritable --json path before any work starts."""
+    if value is None or value == "-":
+        return
+    path = Path(value)
+    if value == "" or path.is_dir():
+        raise UsageError(f"--json {value!r} is not a file path; give e.g. --json report.json")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"--json {value}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--json {value}: not writable")
+
+
+def _write_json(value, doc) -> None:
+    from . import report
+
+    text = report.dumps(doc)
+    if value == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(value).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {value}: {exc.strerror}") from None
+
+
+def _refuse(args, mode: str, flags) -> None:
+    """A usage error when a flag that has no effect in ``mode`` was given."""
+    given = {
+        "NAME_OR_CHAPTER filters": bool(args.filters),
+        "--json": args.json is not None,
+        "--seed": args.seed is not None,
+        "--trials": args.trials is not None,
+        "--backend": bool(args.backend),
+        "--dtype": args.dtype is not None,
+        "--module": args.module is not None,
+        "-q/--quiet": args.quiet,
+        "--list": args.list,
+        "--show": bool(args.show),
+        "--curriculum": args.curriculum,
+    }
+    for flag in flags:
+        if given[flag]:
+            raise UsageError(f"{flag} has no effect with {mode}; leave it out")
+
+
+# --------------------------------------------------------------------------------------
+# Text
+# --------------------------------------------------------------------------------------
 
 
 def _source(fn) -> str:
@@ -83,15 +207,24 @@ def _source(fn) -> str:
         return f"<source of {fn!r} unavailable>"
 
 
-def show(entry, result) -> str:
+def _qualname(fn) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def show(entry, result, name_width: int | None = None) -> str:
     from . import report
 
     impl = getattr(entry, "derivative", None) or entry.implementation
     lines = [
         f"{entry.name}  ({entry.chapter}, {entry.kind})",
         f"statement:  {entry.statement}",
-        f"derivation: {entry.derivation}",
-        f"code:       {impl.__module__}.{impl.__qualname__}",
+        f"derivation: {entry.derivation or '-'}",
+    ]
+    primal = getattr(entry, "function", None)
+    if primal is not None:
+        lines += [f"primal:     {_qualname(primal)}", "", _source(primal).rstrip(), ""]
+    lines += [
+        f"code:       {_qualname(impl)}",
         "",
         _source(impl).rstrip(),
         "",
@@ -99,8 +232,16 @@ def show(entry, result) -> str:
     ]
     for c in result.checks:
         detail = f"  [{c.method}]" if c.method else ""
-        lines.append(f"  {c.check:<12} {c.message()}{detail}")
-    lines += ["", report.header(), report.row(result)]
+        if c.oracle == "claim":  # the message names the fact: no id column, no repeated label
+            verdict = "ok" if c.passed else "FAIL"
+            if c.error is None or c.tolerance is None:
+                measured = c.reason or "could not be measured"
+            else:
+                measured = f"measured {c.error:.3g} {'<=' if c.passed else '>'} bound {c.tolerance:.3g}"
+            lines.append(f"  {c.check.removeprefix('claim:')}: {verdict}: {measured}{detail}")
+        else:
+            lines.append(f"  {c.check:<12} {c.message()}{detail}")
+    lines += ["", report.header(name_width), report.row(result, name_width)]
     return "\n".join(lines)
 
 
@@ -140,12 +281,17 @@ def _frameworks_it_runs_on(entry, frameworks):
     return kept, f"{entry.name} does not run on {names} arrays: checked without {names}"
 
 
+# --------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
-        return int(exc.code or 0)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return _run(args)
     except UsageError as exc:
@@ -154,13 +300,54 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ImportError:  # a package missing from the environment: verify/__main__.py says which
+        raise
+    except Exception as exc:  # a bug: one line, and the traceback on request
+        if os.environ.get("VERIFY_DEBUG"):
+            raise
+        text = str(exc).strip().splitlines()
+        print(f"python -m verify: internal error: {type(exc).__name__}: {text[0] if text else ''} "
+              "(a bug; VERIFY_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _validate(args) -> None:
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to 2**64 - 1, not {args.seed}")
+    if args.trials is not None and not 1 <= args.trials <= MAX_TRIALS:
+        raise UsageError(f"--trials must be from 1 to {MAX_TRIALS}, not {args.trials}")
+    selected_checks(args.backend)  # raises on an unknown name
+    modes = [m for m, on in (("--list", args.list), ("--show", bool(args.show)), ("--curriculum", args.curriculum)) if on]
+    if len(modes) > 1:
+        raise UsageError(f"{' and '.join(modes)} exclude each other; give one")
+    if args.exercises is not None:
+        if len(args.exercises) > 2:
+            raise UsageError(f"--exercises takes a chapter and at most one answers file, not {len(args.exercises)} values: "
+                             "python -m verify --exercises 02 my_answers.py")
+        if args.filters and len(args.exercises) == 1 and not args.list:
+            raise UsageError(f"give the answers file after the chapter: python -m verify --exercises {args.exercises[0]} {args.filters[0]}")
+        _refuse(args, "--exercises", ["NAME_OR_CHAPTER filters", "--module", "--show", "--curriculum"])
+        if args.list:
+            _refuse(args, "--exercises --list", ["--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
+    elif args.curriculum:
+        _refuse(args, "--curriculum (it prints the curriculum's markdown table)", ["--json", "--module", "--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
+    elif args.list:
+        _refuse(args, "--list (it runs no check)", ["--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
+    elif args.show:
+        _refuse(args, "--show (it prints every check)", ["-q/--quiet"])
+    _check_json_path(args.json)
 
 
 def _run(args) -> int:
     start = time.perf_counter()
-    if args.trials < 1:
-        raise UsageError("--trials must be at least 1")
+    _validate(args)
+    seed = 0 if args.seed is None else args.seed
+    trials = 1 if args.trials is None else args.trials
+    dtype = args.dtype or "float64"
+    checks = selected_checks(args.backend)
     frameworks = _frameworks(args.backend)
+    if args.exercises is not None:
+        return _run_exercises(args, seed, trials, dtype, checks, frameworks)
     if args.module:
         from .user_module import load_entries
 
@@ -169,52 +356,114 @@ def _run(args) -> int:
         from .identities import REGISTRY as registry
 
     if args.curriculum:
-        print(curriculum_table(registry))
+        print(curriculum_table(select(registry, args.filters)))
         return EXIT_OK
     if args.show:
-        matches = [e for e in registry if e.name == args.show]
-        if not matches:
-            select(registry, [args.show])  # raises with a suggestion
-        entries = matches
+        entries = select(registry, list(args.show) + list(args.filters))
     else:
         entries = select(registry, args.filters)
     if args.list:
+        width = max([len(e.name) for e in entries] + [8])
+        chapter_width = max([len(e.chapter) for e in entries] + [7])
+        if args.json is not None:
+            doc = {"schema_version": _schema_version(), "tool": "calculus-for-ml verify --list", "identities": [
+                {"name": e.name, "chapter": e.chapter, "kind": e.kind, "statement": e.statement, "derivation": e.derivation} for e in entries]}
+            _write_json(args.json, doc)
+            if args.json == "-":
+                return EXIT_OK
         for e in entries:
-            print(f"{e.name:<26} {e.chapter:<32} {e.kind:<11} {e.statement}")
+            print(f"{e.name:<{width}}  {e.chapter:<{chapter_width}}  {e.kind:<11} {e.statement}")
         return EXIT_OK
+    return _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start)
 
+
+def _schema_version() -> int:
+    from .report import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
+def _keep_selected(result, checks):
+    """Drop the columns --backend did not select (a claim's measurements always stay)."""
+    result.checks = [c for c in result.checks if c.check not in ALL_CHECKS or c.check in checks]
+    return result
+
+
+def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -> int:
     from . import backends, report
-    from .engine import run_entry
-
-    if args.show:
-        result = run_entry(entries[0], seed=args.seed, trials=args.trials, frameworks=frameworks, dtype=args.dtype)
-        print(show(entries[0], result))
-        return EXIT_OK if result.passed else EXIT_FAIL
+    from .engine import check_specs, run_entry
+    from .registry import Claim
 
     to_json_stdout = args.json == "-"
     out = sys.stderr if to_json_stdout else sys.stdout
-    if not args.quiet:
-        print(report.header(), file=out, flush=True)
-    results = []
-    for entry in entries:
+    width = max([len(e.name) for e in entries] + [report.NAME_WIDTH])
+    runnable, skipped = [], []
+    for e in entries:
+        if isinstance(e, Claim) or any(s.id in checks for s in check_specs(e, frameworks)):
+            runnable.append(e)
+        else:
+            skipped.append(e.name)
+    if not runnable:
+        raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
+    if not args.quiet and not args.show:
+        print(report.header(width), file=out, flush=True)
+    results, notes = [], {}
+    for entry in runnable:
         entry_frameworks, note = frameworks, ""
         if args.module:  # a user's numpy-only function is checked by the backends it runs on
             entry_frameworks, note = _frameworks_it_runs_on(entry, frameworks)
-        result = run_entry(entry, seed=args.seed, trials=args.trials, frameworks=entry_frameworks, dtype=args.dtype)
+        result = _keep_selected(run_entry(entry, seed=seed, trials=trials, frameworks=entry_frameworks, dtype=dtype), checks)
         results.append(result)
-        if not args.quiet or not result.passed:
-            print(report.row(result), file=out, flush=True)
-            if note:
-                print(f"    note: {note}", file=out, flush=True)
-    print(report.summary(results, time.perf_counter() - start), file=out)
-    if args.json:
-        doc = report.document(results, seed=args.seed, trials=args.trials, dtype=args.dtype, frameworks=frameworks, versions=backends.versions())
-        text = report.dumps(doc)
-        if to_json_stdout:
-            sys.stdout.write(text)
-        else:
-            try:
-                Path(args.json).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UsageError(f"cannot write {args.json}: {exc.strerror}") from None
+        notes[entry.name] = [note] if note else []
+        if args.show:
+            print(("\n" if len(results) > 1 else "") + show(entry, result, width), file=out, flush=True)
+        elif not args.quiet or not result.passed:
+            print(report.row(result, width), file=out, flush=True)
+        if note and not args.show:
+            print(f"    note: {note}", file=out, flush=True)
+    if skipped:
+        print(f"note: {len(skipped)} selected identities have no {backends_label(checks)} check and were not run: {', '.join(skipped)}", file=out)
+    claims = any(isinstance(e, Claim) for e in runnable)
+    print(report.summary(results, time.perf_counter() - start, dtype=dtype, trials=trials, backends=backends_label(checks), claims=claims), file=out)
+    if args.json is not None:
+        doc = report.document(results, seed=seed, trials=trials, dtype=dtype, frameworks=checks, versions=backends.versions(), notes=notes)
+        _write_json(args.json, doc)
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAIL
+
+
+def _run_exercises(args, seed, trials, dtype, checks, frameworks) -> int:
+    from . import grader
+
+    chapter = grader.resolve_chapter(args.exercises[0])
+    answers = args.exercises[1] if len(args.exercises) > 1 else None
+    exercises = grader.chapter_exercises(chapter)
+    if not exercises:
+        raise UsageError(f"chapter {chapter} declares no coding exercises yet (verify/exercises/)")
+    if args.list:
+        if args.json is not None:
+            _write_json(args.json, {"schema_version": grader.SCHEMA_VERSION, "tool": "calculus-for-ml verify --exercises --list", "exercises": [
+                {"exercise": e.name, "number": e.number, "function_name": e.function_name, "kind": e.kind, "title": e.title} for e in exercises]})
+            if args.json == "-":
+                return EXIT_OK
+        width = grader.name_width(exercises)
+        for e in sorted(exercises, key=lambda e: e.number):
+            print(f"{e.name:<{width}}  {e.function_name:<28} {e.kind:<11} {e.title}")
+        return EXIT_OK
+    out = sys.stderr if args.json == "-" else sys.stdout
+    width = grader.name_width(exercises)
+    grader.student_path(chapter, answers)  # a usage error before the header
+    header_printed = []
+
+    def on_row(row):
+        if not header_printed and not args.quiet:
+            print(f"{'exercise':<{width}}  {'result':<13}  title", file=out, flush=True)
+            header_printed.append(True)
+        if not args.quiet or row.failed:
+            print(grader.format_row(row, width), file=out, flush=True)
+
+    g = grader.grade(chapter, answers, seed=seed, trials=trials, frameworks=frameworks, dtype=dtype, checks=checks, on_row=on_row)
+    config = f"{dtype}, {trials} trial{'s' if trials > 1 else ''}, {backends_label(checks)}"
+    print(grader.summary(g).replace(f" ({g.chapter}, ", f" ({g.chapter}, {config}, "), file=out)
+    if args.json is not None:
+        _write_json(args.json, grader.document(g, seed=seed, trials=trials, dtype=dtype, backends=checks))
+    return g.exit_code

@@ -1,6 +1,7 @@
 """The report: one console row per entry, and the JSON document.
 
-The JSON holds no timings, so the same seed gives a byte-identical file.
+The JSON holds no timings, so the same seed gives a byte-identical file. Its schema
+(``SCHEMA_VERSION``) is documented in README.md ("The JSON report").
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from .engine import EntryResult
 
 COLUMNS = ("jax.fwd", "jax.rev", "torch.fwd", "torch.rev", "torch.tape", "fd", "cstep")
 HEADERS = ("jax fwd", "jax rev", "torch fwd", "torch rev", "tape", "fd", "cstep")
-NAME_WIDTH = 24
+SCHEMA_VERSION = 1
+NAME_WIDTH = 24  # the narrowest name column; it widens to the longest name shown, never cuts one
 STATEMENT_WIDTH = 44
 CELL = 10
 
@@ -30,15 +32,18 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def header() -> str:
+def header(name_width: int | None = None) -> str:
+    width = max(NAME_WIDTH, name_width or 0)
     cells = "".join(h.rjust(CELL) for h in HEADERS)
-    return f"{'identity':<{NAME_WIDTH}} {'statement':<{STATEMENT_WIDTH}}{cells}  result"
+    return f"{'identity':<{width}} {'statement':<{STATEMENT_WIDTH}}{cells}  result"
 
 
-def row(result: EntryResult) -> str:
-    """name, statement, the max relative error of every check, PASS/FAIL."""
+def row(result: EntryResult, name_width: int | None = None) -> str:
+    """name (never cut: the column is at least as wide as the name), statement, the max
+    relative error of every check, PASS/FAIL."""
     verdict = "PASS" if result.passed else "FAIL"
-    name = _clip(result.name, NAME_WIDTH)
+    width = max(NAME_WIDTH, name_width or 0, len(result.name))
+    name = result.name
     statement = _clip(result.statement, STATEMENT_WIDTH)
     if result.kind == "claim":
         held = sum(c.passed for c in result.checks)
@@ -46,28 +51,43 @@ def row(result: EntryResult) -> str:
     else:
         by_id = {c.check: c for c in result.checks}
         cells = "".join(_cell(by_id.get(col)) for col in COLUMNS)
-    lines = [f"{name:<{NAME_WIDTH}} {statement:<{STATEMENT_WIDTH}}{cells}  {verdict}"]
+    lines = [f"{name:<{width}} {statement:<{STATEMENT_WIDTH}}{cells}  {verdict}"]
     for failure in result.failures:
         lines.append(f"    {failure.message()}")
     return "\n".join(lines)
 
 
-def summary(results: list[EntryResult], seconds: float) -> str:
+def configuration(dtype: str = "float64", trials: int = 1, backends: str = "jax+torch+fd", claims: bool = False) -> str:
+    """The run's configuration as the summary states it."""
+    parts = [dtype + ("; claims run in float64" if claims and dtype != "float64" else "")]
+    parts.append(f"{trials} trial" if trials == 1 else f"{trials} trials, each check reports its worst")
+    parts.append(backends)
+    return ", ".join(parts)
+
+
+def summary(results: list[EntryResult], seconds: float, *, dtype: str = "float64", trials: int = 1,
+            backends: str = "jax+torch+fd", claims: bool = False) -> str:
     checks = sum(len(r.checks) for r in results)
     failed_checks = sum(len(r.failures) for r in results)
     failed = sum(not r.passed for r in results)
     status = "all pass" if failed == 0 else f"{failed} identities FAIL"
-    return f"{len(results)} identities, {checks} checks, {failed_checks} failed checks: {status} ({seconds:.1f} s)"
+    config = configuration(dtype, trials, backends, claims)
+    return f"{len(results)} identities, {checks} checks, {failed_checks} failed checks: {status} ({config}, {seconds:.1f} s)"
 
 
-def document(results: list[EntryResult], *, seed: int, trials: int, dtype: str, frameworks, versions: dict) -> dict:
+def document(results: list[EntryResult], *, seed: int, trials: int, dtype: str, frameworks, versions: dict, notes: dict | None = None) -> dict:
+    """The JSON report (schema in README.md). ``frameworks``: the backends or columns run;
+    ``notes``: {identity name: [note, ...]}, e.g. a backend that was skipped."""
+    notes = notes or {}
     return {
+        "schema_version": SCHEMA_VERSION,
         "tool": "calculus-for-ml verify",
         "versions": {"python": platform.python_version(), **versions},
         "seed": seed,
         "trials": trials,
         "dtype": dtype,
         "backends": list(frameworks),
+        "trials_policy": "each check keeps its worst trial (a failing one first, else the largest error)",
         "summary": {
             "identities": len(results),
             "checks": sum(len(r.checks) for r in results),
@@ -83,6 +103,7 @@ def document(results: list[EntryResult], *, seed: int, trials: int, dtype: str, 
                 "kind": r.kind,
                 "derivation": r.derivation,
                 "passed": r.passed,
+                "notes": list(notes.get(r.name, [])),
                 "checks": [c.to_json() for c in r.checks],
             }
             for r in results

@@ -21,10 +21,17 @@ import argparse
 import dataclasses
 import sys
 
-import numpy as np
+try:
+    import numpy as np
 
-from . import backends  # noqa: F401  (enables JAX x64 before any JAX array exists)
-from .engine import entry_rng, run_entry
+    from . import backends  # noqa: F401  (enables JAX x64 before any JAX array exists)
+    from .engine import entry_rng, run_entry
+except ImportError as _missing:  # python -m verify.sensitivity outside the project's environment
+    if __name__ != "__main__":
+        raise
+    from .__main__ import missing_packages
+
+    sys.exit(missing_packages(_missing, "python -m verify.sensitivity"))
 
 IDENTITIES = ("logsumexp", "log_determinant", "rosenbrock_gradient")
 DELTAS = tuple(10.0**-k for k in range(2, 11))
@@ -173,10 +180,25 @@ def markdown(table: dict, names=IDENTITIES, deltas=DELTAS) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m verify.sensitivity", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    print(markdown(measure(seed=args.seed)), end="")
+    """Exit status 0, or 2 on a usage error (one line on stderr)."""
+    parser = argparse.ArgumentParser(prog="python -m verify.sensitivity", description=__doc__.split("\n\n")[0],
+                                     epilog="The table README.md shows is this command's output at --seed 0 (python -m verify.readme rewrites it).")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the inputs (default 0, the README's table)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress line on stderr")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    if not 0 <= args.seed <= 2**64 - 1:
+        print(f"python -m verify.sensitivity: error: --seed must be an integer from 0 to 2**64 - 1, not {args.seed}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"measuring {len(IDENTITIES)} identities x {len(DELTAS)} planted errors x {len(CHECKERS)} checkers (about 10 s) ...", file=sys.stderr, flush=True)
+    try:
+        print(markdown(measure(seed=args.seed)), end="")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

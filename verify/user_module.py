@@ -40,12 +40,30 @@ def _import(path: Path):
     sys.path.insert(0, str(path.parent))  # the user's file may import its neighbours
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
-        text = str(exc).strip().splitlines()
-        raise _usage_error(f"cannot import {path}: {type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")) from None
+    except (Exception, SystemExit) as exc:  # a SystemExit at import is the file's, not ours
+        raise _usage_error(f"cannot import {path}: {_where(exc, path)}") from None
     finally:
         sys.path.remove(str(path.parent))
     return module
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """``SyntaxError at FILE:LINE: message``: the line of the user's file that failed."""
+    import traceback
+
+    if isinstance(exc, SyntaxError):
+        line = f" at {path}:{exc.lineno}" if exc.lineno else ""
+        return f"{type(exc).__name__}{line}: {exc.msg}"
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else ""
+    target, line = path.resolve(), ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        try:
+            if Path(frame.filename).resolve() == target:
+                line = f" at {path}:{frame.lineno}"
+        except (OSError, ValueError):
+            continue
+    return f"{type(exc).__name__}{line}: {message}".rstrip(": ")
 
 
 def declaration_to_identity(item, index: int, path: Path) -> Identity:

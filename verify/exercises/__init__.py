@@ -14,7 +14,10 @@ Files per chapter (``derivations/<chapter>/``):
 - ``solutions.py``: the reference answers, the same function names as the stubs.
 
 ``python -m verify --exercises 02 my_answers.py`` grades a student's copy of the
-starter (verify/grader.py).
+starter (verify/grader.py): each Exercise with the student's function becomes a registry
+Identity (``verify.grader.identity_of``) and runs through ``verify.engine.run_entry``;
+tests/test_grader.py checks every declared exercise (the reference solution passes, every
+Mistake is rejected and named, the starter is "not attempted", the chapter's files agree).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..registry import KINDS
+from ..registry import KINDS, SECOND_ORDER_KINDS
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,16 @@ class Exercise:
             raise ValueError(f"exercise {self.number}: kind {self.kind!r} is not one of {KINDS}")
         if not self.mistakes:
             raise ValueError(f"exercise {self.number} ({self.function_name}) needs at least one planted mistake")
+        if not all(isinstance(m, Mistake) for m in self.mistakes):
+            raise ValueError(f"exercise {self.number} ({self.function_name}): mistakes must be Mistake(label, hint, answer)")
+        if not self.function_name.isidentifier():
+            raise ValueError(f"exercise {self.number}: function_name {self.function_name!r} is not a Python name")
+        if not (isinstance(self.number, int) and self.number >= 1):
+            raise ValueError(f"exercise {self.function_name}: number {self.number!r} must be the N >= 1 of '## Exercise N' in exercises.md")
+        if not (len(self.chapter) > 3 and self.chapter[:2].isdigit() and self.chapter[2] == "_"):
+            raise ValueError(f"exercise {self.number} ({self.function_name}): chapter {self.chapter!r} is not a chapter folder such as 02_multivariable_derivatives")
+        if self.kind in SECOND_ORDER_KINDS and not isinstance(self.wrt, int):
+            raise ValueError(f"exercise {self.number} ({self.function_name}): a {self.kind} takes exactly one wrt argument")
 
     @property
     def name(self) -> str:
