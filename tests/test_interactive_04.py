@@ -259,3 +259,21 @@ def test_a_changed_median_is_seen(tmp_path):
     planted.write_text(json.dumps(data), encoding="utf-8")
     committed = {(m, s): t for (c, m, s), t in _committed_medians(interactive.BENCHMARK_JSON).items() if c == "softmax_jacobian"}
     assert _plotted_points(interactive.benchmark_cost_figure("softmax_jacobian", planted)) != committed
+
+
+def test_chapter_page_quotes_the_committed_medians():
+    """The timings quoted on the chapter page are the committed results, not stale copies."""
+    text = " ".join((ROOT / "derivations" / "04_matrix_calculus" / "README.md").read_text(encoding="utf-8").split())
+
+    def ms(case, method, size):
+        sizes, medians = interactive.benchmark_medians(case)[method]
+        return f"{medians[list(sizes).index(size)] * 1e3:.2g} ms"
+
+    square, tall, wide = (f"tanh_layer_jacobian_{s}" for s in ("square", "tall", "wide"))
+    for sentence in (
+        f"the hand-coded Jacobian took {ms(square, 'hand', 1000)} against {ms(square, 'jax_jacrev', 1000)} "
+        f"for `jax.jacrev` and {ms(square, 'jax_jacfwd', 1000)} for `jax.jacfwd`",
+        f"forward mode won, {ms(tall, 'jax_jacfwd', 300)} (`jax.jacfwd`) against {ms(tall, 'jax_jacrev', 300)} (`jax.jacrev`)",
+        f"reverse mode won, {ms(wide, 'jax_jacrev', 300)} (`jax.jacrev`) against {ms(wide, 'jax_jacfwd', 300)} (`jax.jacfwd`)",
+    ):
+        assert sentence in text, sentence
