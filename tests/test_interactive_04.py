@@ -277,3 +277,19 @@ def test_chapter_page_quotes_the_committed_medians():
         f"reverse mode won, {ms(wide, 'jax_jacrev', 300)} (`jax.jacrev`) against {ms(wide, 'jax_jacfwd', 300)} (`jax.jacfwd`)",
     ):
         assert sentence in text, sentence
+
+
+def test_what_the_notebook_says_about_the_cost_curves():
+    """Section 5's reading of the committed results: jacfwd wins for the tall layer and jacrev
+    for the wide one at the largest size; the hand-coded Jacobian is below both everywhere."""
+    for shape, winner, loser in (("tall", "jax_jacfwd", "jax_jacrev"), ("wide", "jax_jacrev", "jax_jacfwd")):
+        medians = interactive.benchmark_medians(f"tanh_layer_jacobian_{shape}")
+        assert medians[winner][1][-1] < medians[loser][1][-1], shape
+    for shape in ("tall", "wide", "square"):
+        medians = interactive.benchmark_medians(f"tanh_layer_jacobian_{shape}")
+        for method in ("jax_jacfwd", "jax_jacrev"):
+            assert np.array_equal(medians["hand"][0], medians[method][0])
+            assert np.all(medians["hand"][1] < medians[method][1]), (shape, method)
+    for case in ("quadratic_form_hessian", "logsumexp_hessian"):
+        medians = interactive.benchmark_medians(case)
+        assert medians["fd_central"][0].max() < medians["hand"][0].max()  # run at the smallest sizes only
