@@ -9,6 +9,7 @@ sources and reads its METADATA.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -94,6 +95,11 @@ def test_cli_with_no_framework_needs_only_numpy_scipy_and_array_api_compat(tmp_p
                                            "(pip install calculus-for-ml[all])")
     assert "note: 1 selected claim needs torch and was not run: mlp_training_loop" in done.stdout
     assert "0 failed checks: all pass (float64, 1 trial, fd+cstep" in done.stdout
+    as_json = run(["-m", "verify", "exponential", "--json", "-"], env)
+    doc = json.loads(as_json.stdout)
+    assert as_json.returncode == 0 and doc["summary"]["passed"] and doc["backends"] == ["fd", "cstep"]
+    assert doc["versions"]["jax"] is None and doc["versions"]["torch"] is None and doc["versions"]["numpy"]
+    assert doc["identities"][0]["notes"] == [done.stdout.splitlines()[0].removeprefix("note: ")]
     explicit = run(["-m", "verify", "mlp_training_loop"], env)
     assert explicit.returncode == 2 and "mlp_training_loop needs torch, but torch is not installed" in explicit.stderr
 

@@ -448,7 +448,7 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
             entry_frameworks, note = _frameworks_it_runs_on(entry, frameworks)
         result = _keep_selected(run_entry(entry, seed=seed, trials=trials, frameworks=entry_frameworks, dtype=dtype), checks)
         results.append(result)
-        notes[entry.name] = [note] if note else []
+        notes[entry.name] = [n for n in (missing_note, note) if n]  # the JSON report keeps both
         if args.show:
             print(("\n" if len(results) > 1 else "") + show(entry, result, width), file=out, flush=True)
         elif not args.quiet or not result.passed:
