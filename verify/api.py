@@ -159,8 +159,9 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
     With several arguments (``wrt=(0, 1)``; a tuple, even of one, means this form),
     gradient, jacobian and vjp return a tuple with one array per argument, and jvp receives
     a tuple of tangents, one per argument, and returns the sum of J_i @ tangent_i.
-    derivative, hessian and hvp take one argument. The tangent, cotangent and vector are
-    random (never all ones), drawn by the check.
+    derivative, hessian and hvp take one argument. ``@`` contracts over all the axes of x
+    (J @ tangent) or of f(x) (cotangent @ J). The tangent, cotangent and vector are random
+    (never all ones), drawn by the check.
 
     One example per kind (tests/test_docs.py runs them):
 
