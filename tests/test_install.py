@@ -102,6 +102,19 @@ def test_cli_with_no_framework_needs_only_numpy_scipy_and_array_api_compat(tmp_p
     assert doc["identities"][0]["notes"] == [done.stdout.splitlines()[0].removeprefix("note: ")]
     explicit = run(["-m", "verify", "mlp_training_loop"], env)
     assert explicit.returncode == 2 and "mlp_training_loop needs torch, but torch is not installed" in explicit.stderr
+    fd_only = run(["-m", "verify", "-q", "--backend", "fd", "04"], env)  # a claim needs torch whatever --backend selects
+    assert fd_only.returncode == 0 and "note: 1 selected claim needs torch and was not run: mlp_training_loop" in fd_only.stdout
+    module = tmp_path / "my_layer.py"
+    module.write_text(textwrap.dedent("""
+        import numpy as np
+        f = lambda x: (x**3).sum()
+        CHECKS = [dict(function=f, derivative=lambda x: 3 * x**2, kind="gradient", args=(np.array([0.5, -1.0]),)),
+                  dict(function=f, derivative=lambda x: 2 * x**2, kind="gradient", args=(np.array([0.5, -1.0]),), name="wrong")]
+    """))
+    planted = run(["-m", "verify", "--module", str(module)], env)
+    assert planted.returncode == 1, planted.stdout + planted.stderr  # the note does not hide a wrong derivative
+    rows = {line.split()[0]: line.split()[-1] for line in planted.stdout.splitlines() if line.startswith(("<lambda> ", "wrong "))}
+    assert rows == {"<lambda>": "PASS", "wrong": "FAIL"}
 
 
 PLANTED = """

@@ -406,14 +406,6 @@ def _available(args, checks, frameworks):
     return checks, frameworks, missing, backends.missing_note(missing, fd_only=frameworks == ("fd",))
 
 
-def _needs(claims, missing, singular: bool = True) -> str:
-    """"needs torch": the missing frameworks that these claims require."""
-    from .backends import DISPLAY
-
-    needed = [DISPLAY[fw] for fw in missing if any(fw in c.requires for c in claims)]
-    return f"{'needs' if singular else 'need'} {' and '.join(needed)}"
-
-
 def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -> int:
     from . import backends, report
     from .engine import check_specs, run_entry
@@ -427,17 +419,19 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
     width = max([len(e.name) for e in entries] + [report.NAME_WIDTH])
     runnable, skipped, not_run = [], [], []
     for e in entries:
-        if isinstance(e, Claim) and any(fw in missing for fw in e.requires):
+        if isinstance(e, Claim) and backends.unavailable(e.requires):  # whatever --backend selects
             not_run.append(e)
         elif isinstance(e, Claim) or any(s.id in checks for s in check_specs(e, frameworks)):
             runnable.append(e)
         else:
             skipped.append(e.name)
+    lacking = {fw: why for e in not_run for fw, why in backends.unavailable(e.requires).items()}
+    lacking_names = " and ".join(backends.DISPLAY[fw] for fw in lacking)
     if not runnable:
         if not_run:
-            needed = [fw for fw in missing if any(fw in e.requires for e in not_run)]
-            raise UsageError(f"{', '.join(e.name for e in not_run)} {_needs(not_run, missing)}, but {'; '.join(missing[fw] for fw in needed)} "
-                             f"(pip install calculus-for-ml[{needed[0] if len(needed) == 1 else 'all'}])")
+            hint = backends.install_hint(next(iter(lacking)) if len(lacking) == 1 else "all")
+            raise UsageError(f"{', '.join(e.name for e in not_run)} {'needs' if len(not_run) == 1 else 'need'} {lacking_names}, "
+                             f"but {'; '.join(lacking.values())} ({hint})")
         raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
     if not args.quiet and not args.show:
         print(report.header(width), file=out, flush=True)
@@ -459,8 +453,8 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         print(f"note: {len(skipped)} selected identities have no {backends_label(checks)} check and were not run: {', '.join(skipped)}", file=out)
     if not_run:
         one = len(not_run) == 1
-        print(f"note: {len(not_run)} selected claim{'' if one else 's'} {_needs(not_run, missing, one)} and {'was' if one else 'were'} "
-              f"not run: {', '.join(e.name for e in not_run)}", file=out)
+        print(f"note: {len(not_run)} selected claim{'' if one else 's'} {'needs' if one else 'need'} {lacking_names} and "
+              f"{'was' if one else 'were'} not run: {', '.join(e.name for e in not_run)}", file=out)
     claims = any(isinstance(e, Claim) for e in runnable)
     print(report.summary(results, time.perf_counter() - start, dtype=dtype, trials=trials, backends=backends_label(checks), claims=claims), file=out)
     if args.json is not None:
