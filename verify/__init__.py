@@ -1,7 +1,13 @@
 """Calculus for ML: a cross-framework gradient verification suite.
 
 ``python -m verify`` checks every identity of the curriculum; see verify/cli.py.
+``verify.check(function, derivative, *args, kind=...)`` checks a user's own derivative;
+``help(verify.check)`` gives the calling convention of every kind, with an example each.
 The registry lives in verify/identities/, the engine in verify/engine.py.
+
+The runtime needs numpy, scipy and array-api-compat only. JAX and torch are extras
+(``pip install calculus-for-ml[jax]``, ``[torch]``, ``[all]``): a framework that is not
+installed is left out of the checks with a note, and asking for it is a usage error.
 """
 
 __all__ = ["check", "CheckReport", "VerificationError"]

@@ -132,13 +132,82 @@ class CheckReport:
 def check(function, derivative, *example_args, kind: str, wrt=0, name: str | None = None, tolerance=None,
           tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str = "float64",
           backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
-    """Check ``derivative`` (of kind gradient, jacobian, hessian, jvp, vjp, hvp or derivative)
-    of ``function`` at ``example_args`` against JAX, torch and finite differences.
+    """Check ``derivative``, a hand-coded derivative of ``function``, at ``example_args``
+    against JAX, torch and finite differences; returns a CheckReport (``.passed``; ``print``
+    shows every check's error).
 
-    backends: a subset of ("jax", "torch", "fd"); default all that the function runs on.
-    projection: "auto" (⟨u, J v⟩ probes above a size threshold), True (always) or False.
+    ``function`` is written against the array API (operators, array methods, or
+    ``array_api_compat.array_namespace(x)``) so that it runs on numpy, JAX and torch arrays;
+    one that runs on numpy only is checked against finite differences, and the report says
+    so. ``derivative`` is numpy code and receives every argument of ``function``; ``wrt``
+    (an index, or a tuple of indices) names the arguments it differentiates.
+
+    The calling convention of each kind (x = example_args[wrt], J the Jacobian of f at x):
+
+    ==========  ============================  ==============================================
+    kind        derivative is called as       and returns
+    ==========  ============================  ==============================================
+    derivative  derivative(*args)             f'(x) shaped like x (f elementwise)
+    gradient    derivative(*args)             the gradient of f (scalar) shaped like x
+    jacobian    derivative(*args)             J shaped f(x).shape + x.shape
+    hessian     derivative(*args)             H shaped x.shape + x.shape (f scalar)
+    jvp         derivative(*args, tangent)    J @ tangent, shaped like f(x)
+    vjp         derivative(*args, cotangent)  cotangent @ J, shaped like x
+    hvp         derivative(*args, vector)     H @ vector, shaped like x (f scalar)
+    ==========  ============================  ==============================================
+
+    With several arguments (``wrt=(0, 1)``; a tuple, even of one, means this form),
+    gradient, jacobian and vjp return a tuple with one array per argument, and jvp receives
+    a tuple of tangents, one per argument, and returns the sum of J_i @ tangent_i.
+    derivative, hessian and hvp take one argument. ``@`` contracts over all the axes of x
+    (J @ tangent) or of f(x) (cotangent @ J). The tangent, cotangent and vector are random
+    (never all ones), drawn by the check.
+
+    One example per kind (tests/test_docs.py runs them):
+
+    >>> import numpy as np, verify
+    >>> from array_api_compat import array_namespace
+    >>> x, y = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25, -0.75])
+    >>> sin = lambda x: array_namespace(x).sin(x)          # elementwise
+    >>> cube = lambda x: (x**3).sum()                      # scalar
+    >>> verify.check(sin, lambda x: np.cos(x), x, kind="derivative").passed
+    True
+    >>> verify.check(cube, lambda x: 3 * x**2, x, kind="gradient").passed
+    True
+    >>> verify.check(lambda x: x * x.sum(), lambda x: x.sum() * np.eye(3) + x[:, None], x, kind="jacobian").passed
+    True
+    >>> verify.check(cube, lambda x: np.diag(6 * x), x, kind="hessian").passed
+    True
+    >>> verify.check(sin, lambda x, t: np.cos(x) * t, x, kind="jvp").passed
+    True
+    >>> verify.check(lambda x: x * x.sum(), lambda x, u: u * x.sum() + u @ x, x, kind="vjp").passed
+    True
+    >>> verify.check(cube, lambda x, v: 6 * x * v, x, kind="hvp").passed
+    True
+
+    Several arguments: f(x, y) = sum(x * y) and g(x, y) = x * y.
+
+    >>> verify.check(lambda x, y: (x * y).sum(), lambda x, y: (y, x), x, y, kind="gradient", wrt=(0, 1)).passed
+    True
+    >>> verify.check(lambda x, y: (x * y).sum(), lambda x, y: x, x, y, kind="gradient", wrt=1).passed
+    True
+    >>> verify.check(lambda x, y: x * y, lambda x, y: (np.diag(y), np.diag(x)), x, y, kind="jacobian", wrt=(0, 1)).passed
+    True
+    >>> verify.check(lambda x, y: x * y, lambda x, y, t: y * t[0] + x * t[1], x, y, kind="jvp", wrt=(0, 1)).passed
+    True
+    >>> verify.check(lambda x, y: x * y, lambda x, y, u: (u * y, u * x), x, y, kind="vjp", wrt=(0, 1)).passed
+    True
+
+    Options:
+
+    backends: a subset of ("jax", "torch", "fd"); default all that are installed and that the
+      function runs on. A framework that is not installed is left out with a note ("torch is
+      not installed: checked without torch (pip install calculus-for-ml[torch])"); naming it
+      here is a ValueError.
+    projection: "auto" (random ⟨u, J v⟩ probes above a size threshold), True (always) or False.
     tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
-    raise_on_failure: raise VerificationError instead of returning a failed result.
+    raise_on_failure: raise VerificationError (an AssertionError) instead of returning a
+      failed result.
     """
     __tracebackhide__ = True
     from .projection import PROJECTION_CHOICES
@@ -155,6 +224,15 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
                           tolerance_reason=tolerance_reason, holomorphic=holomorphic, fd_step=fd_step)
     args = tuple(np.asarray(a) if isinstance(a, (list, float, int)) else a for a in example_args)
     notes = []
+    from .backends import DISPLAY, install_hint, missing_note, unavailable
+
+    missing = unavailable(chosen)  # a framework that is not installed is a note, unless asked for
+    if missing and backends is not None:
+        raise ValueError(f"backends={backends!r} asks for {' and '.join(DISPLAY[fw] for fw in missing)}, but {'; '.join(missing.values())} "
+                         f"({install_hint(next(iter(missing)) if len(missing) == 1 else 'all')})")
+    if missing:
+        chosen = tuple(fw for fw in chosen if fw not in missing)
+        notes.append(missing_note(missing, fd_only=chosen == ("fd",)))
     unable = [fw for fw in chosen if fw != "fd" and not runs_on(fw, function, args)]
     if unable:
         chosen = tuple(fw for fw in chosen if fw not in unable)

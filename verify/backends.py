@@ -3,6 +3,11 @@
 Importing this module enables JAX's float64 (``jax_enable_x64``) before any JAX array
 exists, and silences the one known deprecation warning of torch's forward mode.
 
+JAX and torch are optional (the extras ``calculus-for-ml[jax]``, ``[torch]``, ``[all]``):
+a framework that cannot be imported leaves its name in ``unavailable()``, with the note
+that ``python -m verify`` and ``verify.check`` print when they check without it, and its
+references are never called.
+
 Every reference is computed on ``fw(*w)``: the primal with the non-differentiated
 arguments fixed, as a function of the ``wrt`` arguments only. Results come back as a
 tuple with one array per ``wrt`` argument (first-order kinds) or one array.
@@ -18,36 +23,80 @@ import numpy as np
 
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=DeprecationWarning)
 
-import jax  # noqa: E402
-
-jax.config.update("jax_enable_x64", True)
-# Compiling the jitted references is most of a run's time; XLA's persistent cache keeps
-# the executables across runs (keyed by the computation, so a changed primal recompiles).
-_CACHE = os.environ.get("CALCULUS_FOR_ML_JAX_CACHE", str(Path.home() / ".cache" / "calculus-for-ml" / "jax"))
-if _CACHE:
-    jax.config.update("jax_compilation_cache_dir", _CACHE)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-import jax.numpy as jnp  # noqa: E402
-import torch  # noqa: E402
-import torch.func  # noqa: E402
-
 from .linalg import contract_jvp, contract_vjp  # noqa: E402
 from .tolerances import ComparisonError  # noqa: E402
 
 FRAMEWORKS = ("jax", "torch")
+DISPLAY = {"jax": "JAX", "torch": "torch"}
+_IMPORT_ERRORS: dict[str, BaseException] = {}  # framework -> why it could not be imported
+
+try:
+    import jax  # noqa: E402
+except Exception as exc:  # not installed (ImportError) or a broken install
+    jax = jnp = None
+    _IMPORT_ERRORS["jax"] = exc
+else:
+    jax.config.update("jax_enable_x64", True)
+    # Compiling the jitted references is most of a run's time; XLA's persistent cache keeps
+    # the executables across runs (keyed by the computation, so a changed primal recompiles).
+    _CACHE = os.environ.get("CALCULUS_FOR_ML_JAX_CACHE", str(Path.home() / ".cache" / "calculus-for-ml" / "jax"))
+    if _CACHE:
+        jax.config.update("jax_compilation_cache_dir", _CACHE)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    import jax.numpy as jnp  # noqa: E402
+
+try:
+    import torch  # noqa: E402
+    import torch.func  # noqa: E402
+except Exception as exc:
+    torch = None
+    _IMPORT_ERRORS["torch"] = exc
+
+
+def unavailable(frameworks=FRAMEWORKS) -> dict[str, str]:
+    """{framework: why it cannot be used} for those of ``frameworks`` (names among jax,
+    torch; others such as fd are ignored) whose import failed; empty when all import."""
+    return {fw: _why(fw) for fw in frameworks if fw in _IMPORT_ERRORS}
+
+
+def _why(framework: str) -> str:
+    exc = _IMPORT_ERRORS[framework]
+    name = DISPLAY[framework]
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == framework:
+        return f"{name} is not installed"
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"{name} cannot be imported ({type(exc).__name__}: {text})"
+
+
+def install_hint(framework: str) -> str:
+    return f"pip install calculus-for-ml[{framework}]"
+
+
+def missing_note(frameworks, *, fd_only: bool = False) -> str:
+    """The note for a run that leaves out the unavailable ``frameworks``:
+    "torch is not installed: checked without torch (pip install calculus-for-ml[torch])"."""
+    missing = unavailable(frameworks)
+    if not missing:
+        return ""
+    names = " and ".join(DISPLAY[fw] for fw in missing)
+    reasons = "; ".join(missing.values())
+    hint = install_hint(next(iter(missing)) if len(missing) == 1 else "all")
+    what = "with finite differences only" if fd_only else f"without {names}"
+    return f"{reasons}: checked {what} ({hint})"
 
 
 def versions() -> dict:
+    """The versions of the runtime packages; null for a framework that is not available."""
     import array_api_compat
     import scipy
 
     return {
         "numpy": np.__version__,
         "scipy": scipy.__version__,
-        "jax": jax.__version__,
-        "jaxlib": jax.lib.__version__ if hasattr(jax.lib, "__version__") else jax.__version__,
-        "torch": torch.__version__,
+        "jax": None if jax is None else jax.__version__,
+        "jaxlib": None if jax is None else (jax.lib.__version__ if hasattr(jax.lib, "__version__") else jax.__version__),
+        "torch": None if torch is None else torch.__version__,
         "array_api_compat": array_api_compat.__version__,
     }
 
@@ -55,7 +104,7 @@ def versions() -> dict:
 def _as_numpy(tree):
     if isinstance(tree, (tuple, list)):
         return tuple(_as_numpy(t) for t in tree)
-    if isinstance(tree, torch.Tensor):
+    if torch is not None and isinstance(tree, torch.Tensor):
         return tree.detach().cpu().numpy()
     return np.asarray(tree)
 

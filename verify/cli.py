@@ -389,6 +389,23 @@ def _keep_selected(result, checks):
     return result
 
 
+def _available(args, checks, frameworks):
+    """(checks, frameworks, missing, note): a framework that cannot be imported is left out,
+    with a note; one that --backend asks for is a usage error."""
+    from . import backends
+
+    missing = backends.unavailable(frameworks)
+    if not missing:
+        return checks, frameworks, {}, ""
+    if args.backend:
+        hint = backends.install_hint(next(iter(missing)) if len(missing) == 1 else "all")
+        raise UsageError(f"--backend {','.join(args.backend)} needs {' and '.join(backends.DISPLAY[fw] for fw in missing)}, "
+                         f"but {'; '.join(missing.values())} ({hint})")
+    checks = tuple(c for c in checks if FRAMEWORK_OF[c] not in missing)
+    frameworks = tuple(fw for fw in frameworks if fw not in missing)
+    return checks, frameworks, missing, backends.missing_note(missing, fd_only=frameworks == ("fd",))
+
+
 def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -> int:
     from . import backends, report
     from .engine import check_specs, run_entry
@@ -396,14 +413,25 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
 
     to_json_stdout = args.json == "-"
     out = sys.stderr if to_json_stdout else sys.stdout
+    checks, frameworks, missing, missing_note = _available(args, checks, frameworks)
+    if missing_note:
+        print(f"note: {missing_note}", file=out, flush=True)
     width = max([len(e.name) for e in entries] + [report.NAME_WIDTH])
-    runnable, skipped = [], []
+    runnable, skipped, not_run = [], [], []
     for e in entries:
-        if isinstance(e, Claim) or any(s.id in checks for s in check_specs(e, frameworks)):
+        if isinstance(e, Claim) and backends.unavailable(e.requires):  # whatever --backend selects
+            not_run.append(e)
+        elif isinstance(e, Claim) or any(s.id in checks for s in check_specs(e, frameworks)):
             runnable.append(e)
         else:
             skipped.append(e.name)
+    lacking = {fw: why for e in not_run for fw, why in backends.unavailable(e.requires).items()}
+    lacking_names = " and ".join(backends.DISPLAY[fw] for fw in lacking)
     if not runnable:
+        if not_run:
+            hint = backends.install_hint(next(iter(lacking)) if len(lacking) == 1 else "all")
+            raise UsageError(f"{', '.join(e.name for e in not_run)} {'needs' if len(not_run) == 1 else 'need'} {lacking_names}, "
+                             f"but {'; '.join(lacking.values())} ({hint})")
         raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
     if not args.quiet and not args.show:
         print(report.header(width), file=out, flush=True)
@@ -414,7 +442,7 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
             entry_frameworks, note = _frameworks_it_runs_on(entry, frameworks)
         result = _keep_selected(run_entry(entry, seed=seed, trials=trials, frameworks=entry_frameworks, dtype=dtype), checks)
         results.append(result)
-        notes[entry.name] = [note] if note else []
+        notes[entry.name] = [n for n in (missing_note, note) if n]  # the JSON report keeps both
         if args.show:
             print(("\n" if len(results) > 1 else "") + show(entry, result, width), file=out, flush=True)
         elif not args.quiet or not result.passed:
@@ -423,6 +451,10 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
             print(f"    note: {note}", file=out, flush=True)
     if skipped:
         print(f"note: {len(skipped)} selected identities have no {backends_label(checks)} check and were not run: {', '.join(skipped)}", file=out)
+    if not_run:
+        one = len(not_run) == 1
+        print(f"note: {len(not_run)} selected claim{'' if one else 's'} {'needs' if one else 'need'} {lacking_names} and "
+              f"{'was' if one else 'were'} not run: {', '.join(e.name for e in not_run)}", file=out)
     claims = any(isinstance(e, Claim) for e in runnable)
     print(report.summary(results, time.perf_counter() - start, dtype=dtype, trials=trials, backends=backends_label(checks), claims=claims), file=out)
     if args.json is not None:
@@ -452,6 +484,9 @@ def _run_exercises(args, seed, trials, dtype, checks, frameworks) -> int:
     out = sys.stderr if args.json == "-" else sys.stdout
     width = grader.name_width(exercises)
     grader.student_path(chapter, answers)  # a usage error before the header
+    checks, frameworks, _, missing_note = _available(args, checks, frameworks)
+    if missing_note:
+        print(f"note: {missing_note}", file=out, flush=True)
     header_printed = []
 
     def on_row(row):

@@ -95,6 +95,7 @@ class Claim:
     implementation: Callable
     verify: Callable[[Callable, np.random.Generator], Sequence[ClaimCheck]]
     kind: str = "claim"
+    requires: tuple[str, ...] = ()  # frameworks the measurement needs ("torch"): without them it is not run, with a note
 
 
 Entry = Identity | Claim

@@ -274,5 +274,6 @@ ENTRIES = [
         derivation=f"{DOCS}/mlp.md",
         implementation=layers.mlp_train,
         verify=_training_loop_claim,
+        requires=("torch",),
     ),
 ]
