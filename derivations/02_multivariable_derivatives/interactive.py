@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from implementations import multivariable as mv  # noqa: E402
 
-DPI = 90
+DPI = 75  # the notebook stores every picture twice (static output and widget state): keep it small
 
 # --------------------------------------------------------------------------------------
 # 1. Partial derivatives as slopes of slices, and the tangent plane
@@ -238,37 +238,39 @@ def polar_cell_figure(r=1.5, theta=0.6, d=0.3) -> Figure:
     fig = Figure(figsize=(11.0, 3.9), dpi=DPI)
     domain, image, ratio = (fig.add_subplot(1, 3, k) for k in (1, 2, 3))
 
-    for value in np.arange(0.0, 3.6, 0.25):
-        domain.axvline(value, color="0.88", lw=0.6)
-    for value in np.arange(-np.pi, np.pi + 0.01, np.pi / 8):
-        domain.axhline(value, color="0.88", lw=0.6)
+    steps = np.arange(-2, 4)  # a 5 × 5 neighbourhood of cells of the same size, the square in the middle
+    radii = (r + steps * d)[r + steps * d >= 0]
+    angles = theta + steps * d
+    for value in radii:
+        domain.plot([value, value], [angles[0], angles[-1]], color="0.8", lw=0.7)
+    for value in angles:
+        domain.plot([radii[0], radii[-1]], [value, value], color="0.8", lw=0.7)
     domain.fill([r, r + d, r + d, r], [theta, theta, theta + d, theta + d], color="tab:orange", alpha=0.6,
                 label=f"square, area d² = {d**2:.3g}")
-    domain.set_xlim(0.0, 3.6)
-    domain.set_ylim(-np.pi, np.pi + 0.8)
+    domain.set_aspect("equal")
     domain.set_xlabel("r")
     domain.set_ylabel("θ (rad)")
-    domain.set_title("input: (r, θ)", fontsize=9)
-    domain.legend(fontsize=7, loc="upper right")
+    domain.set_title(f"input: cells of side d = {d:.2f} around (r, θ) = ({r:.2f}, {theta:.2f})", fontsize=9)
+    domain.legend(fontsize=7, loc="upper right", framealpha=0.9)
 
-    angles = np.linspace(-np.pi, np.pi, 200)
-    for radius in np.arange(0.25, 3.6, 0.25):
-        image.plot(radius * np.cos(angles), radius * np.sin(angles), color="0.88", lw=0.6)
-    for angle in np.arange(-np.pi, np.pi, np.pi / 8):
-        image.plot([0, 3.6 * np.cos(angle)], [0, 3.6 * np.sin(angle)], color="0.88", lw=0.6)
+    dense = np.linspace(0.0, 1.0, 60)
+    for value in radii:  # a circle r = const is the image of a vertical line
+        arc = mv.polar_to_cartesian(np.stack([np.full(60, value), angles[0] + dense * (angles[-1] - angles[0])]))
+        image.plot(arc[0], arc[1], color="0.8", lw=0.7)
+    for value in angles:  # a ray θ = const is the image of a horizontal line
+        ray = mv.polar_to_cartesian(np.stack([radii[0] + dense * (radii[-1] - radii[0]), np.full(60, value)]))
+        image.plot(ray[0], ray[1], color="0.8", lw=0.7)
     cell = polar_cell_image(r, theta, d)
     image.fill(cell[:, 0], cell[:, 1], color="tab:orange", alpha=0.6, label=f"image, area/d² = {cell_area_ratio(r, theta, d):.3f}")
     corners = polar_parallelogram(r, theta, d)
     loop = np.vstack([corners, corners[:1]])
     image.plot(loop[:, 0], loop[:, 1], "--", color="tab:blue", lw=1.5,
                label=f"J·square, area/d² = det J = {parallelogram_area_ratio(r, theta, d):.3f}")
-    image.set_xlim(-3.6, 3.6)
-    image.set_ylim(-3.6, 3.6)
-    image.set_aspect("equal")
+    image.set_aspect("equal", adjustable="datalim")
     image.set_xlabel("x = r cos θ")
     image.set_ylabel("y = r sin θ")
-    image.set_title("output: (x, y)", fontsize=9)
-    image.legend(fontsize=7, loc="lower left")
+    image.set_title("output: the image cells under the polar map", fontsize=9)
+    image.legend(fontsize=7, loc="best", framealpha=0.9)
 
     sizes = np.geomspace(0.01, 1.0, 25)
     ratio.semilogx(sizes, [cell_area_ratio(r, theta, s) for s in sizes], "o-", ms=3, color="tab:orange",
