@@ -116,21 +116,13 @@ QUAD_X_STAR = np.array([0.5, -0.25])
 QUAD_B = QUAD_A @ QUAD_X_STAR
 
 
-def _three_variable_slice(x):
-    return mv.three_variable(np.array([x[0], x[1], X2]))
-
-
-def _three_variable_slice_gradient(x):
-    return np.array(surface_partials(x[0], x[1]))
-
-
 FIELDS = {
     # name: (f, hand-coded gradient, (x₀ range), (x₁ range), contour levels on a log scale?)
     "quadratic ½xᵀAx − bᵀx": (lambda x: mv.quadratic(x, QUAD_A, QUAD_B), lambda x: mv.quadratic_gradient(x, QUAD_A, QUAD_B),
                               (-3.0, 3.0), (-2.5, 2.5), False),
     "Rosenbrock": (mv.rosenbrock, mv.rosenbrock_gradient, (-2.0, 2.0), (-1.0, 3.0), True),
-    "x₀²x₁ + x₁ sin x₂ + exp(x₀x₂), x₂ = 0.5": (_three_variable_slice, _three_variable_slice_gradient,
-                                                (-1.5, 1.5), (-1.5, 1.5), False),
+    "x₀²x₁ + x₁ sin x₂ + exp(x₀x₂), x₂ = 0.5": (lambda x: float(surface(x[0], x[1])),
+                                                lambda x: np.array(surface_partials(x[0], x[1])), (-1.5, 1.5), (-1.5, 1.5), False),
     "smooth max 0.7 ln(exp(x₀/0.7) + exp(x₁/0.7))": (mv.smooth_max, mv.smooth_max_gradient, (-2.0, 2.0), (-2.0, 2.0), False),
 }
 
