@@ -390,7 +390,8 @@ def quadratic_descent_figure(scales=(0.3, 0.9, 1.1), steps=30) -> Figure:
     ax.contour(X0, X1, F, levels=np.geomspace(0.02, 40, 12), colors="0.7", linewidths=0.7)
     for i, (q, lam) in enumerate(zip(QUAD_Q.T, QUAD_LAMBDAS)):
         ax.annotate("", xy=QUAD_X_STAR + 1.1 * q, xytext=QUAD_X_STAR, arrowprops=dict(arrowstyle="->", color="black", lw=1.0))
-        ax.text(*(QUAD_X_STAR + 1.25 * q), f"q{'₁₂'[i]}, λ{'₁₂'[i]} = {lam:g}", fontsize=8, ha="center")
+        ax.text(*(QUAD_X_STAR + 1.3 * q), f"q{'₁₂'[i]}, λ{'₁₂'[i]} = {lam:g}", fontsize=8, ha="center", zorder=5,
+                bbox=dict(facecolor="white", alpha=0.85, edgecolor="none", pad=1.0))
     colours = {0.3: "tab:blue", 0.9: "tab:green", 1.1: "tab:red"}
     f_star = mv.quadratic(QUAD_X_STAR, QUAD_A, QUAD_B)
     for k, scale in enumerate(scales):
