@@ -1,7 +1,9 @@
-"""Figures of chapter 02: gradient-descent paths on a quadratic for step sizes around 2/λmax.
+"""Figures of chapter 02: partial derivatives as slices, a polar cell and its det J, the
+Rosenbrock gradient field, Hessian eigen-directions, and gradient-descent paths.
 
-Writes ``gradient_descent_paths.png`` into ``--out`` (default: the ``figures/`` folder
-beside this script). Deterministic and offline; run from the repository root as
+Writes the PNGs into ``--out`` (default: the ``figures/`` folder beside this script).
+Each figure is the notebook's picture (``interactive.py``) at fixed slider values: one
+plotting code for both. Deterministic and offline; run from the repository root as
 ``python derivations/02_multivariable_derivatives/figures.py``.
 """
 
@@ -12,63 +14,57 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # derivations/: the shared figure_tools
+sys.path.insert(0, str(HERE))  # this chapter's interactive.py
 
 import figure_tools  # noqa: E402  (chooses the Agg backend before pyplot is imported)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
-from implementations import multivariable as mv  # noqa: E402
+import interactive  # noqa: E402
+
+DPI = 110  # the notebook shows the same figures at a lower resolution
 
 
-ANGLE = np.deg2rad(30.0)
-Q = np.array([[np.cos(ANGLE), -np.sin(ANGLE)], [np.sin(ANGLE), np.cos(ANGLE)]])
-EIGENVALUES = np.array([1.0, 5.0])
-A = (Q * EIGENVALUES) @ Q.T  # symmetric positive definite, eigenvectors rotated by 30°
-B = A @ np.array([0.5, -0.25])  # minimizer x* = (0.5, -0.25)
+def _save(fig, out: Path, name: str) -> Path:
+    fig.set_dpi(DPI)
+    return figure_tools.save(fig, out / name)
+
+
+def partial_derivative_slices(out: Path) -> Path:
+    """The surface f(x₀, x₁, 0.5), its slices through (0.6, −0.4), their tangent lines and the tangent plane."""
+    return _save(interactive.partial_slices_figure(0.6, -0.4), out, "partial_derivative_slices.png")
+
+
+def polar_jacobian_cell(out: Path) -> Path:
+    """The square [1.5, 1.8] × [0.6, 0.9] in (r, θ), its image, J·square, and area/d² → det J = r."""
+    return _save(interactive.polar_cell_figure(1.5, 0.6, 0.3), out, "polar_jacobian_cell.png")
+
+
+def rosenbrock_gradient_field(out: Path) -> Path:
+    """Rosenbrock's banana valley: contours and unit gradient arrows coloured by log₁₀‖∇f‖."""
+    return _save(interactive.gradient_field_figure("Rosenbrock"), out, "rosenbrock_gradient_field.png")
+
+
+def hessian_eigen_directions(out: Path) -> Path:
+    """Contours of ½xᵀHx with H's eigenvectors (angle 30°, λ = 1 and 4), and f along each of them."""
+    return _save(interactive.hessian_eigen_figure(30.0, 1.0, 4.0), out, "hessian_eigen_directions.png")
 
 
 def gradient_descent_paths(out: Path) -> Path:
-    """Paths for η = 0.3, 0.9 and 1.05 × 2/λmax over the level curves, and f(x_k) − f*."""
-    x_star = np.linalg.solve(A, B)
-    f = lambda x: mv.quadratic(x, A, B)
-    grad = lambda x: mv.quadratic_gradient(x, A, B)
-    f_star = f(x_star)
-    x0 = np.array([-2.2, 1.6])
-    critical = 2.0 / EIGENVALUES.max()
-    runs = [(0.3, "tab:blue"), (0.9, "tab:green"), (1.05, "tab:red")]
+    """Paths for η = 0.3, 0.9 and 1.1 × 2/λmax (the factors the check uses), and f(x_k) − f*."""
+    return _save(interactive.quadratic_descent_figure((0.3, 0.9, 1.1)), out, "gradient_descent_paths.png")
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.8), dpi=120)
-    xs, ys = np.meshgrid(np.linspace(-3.2, 3.2, 241), np.linspace(-2.6, 2.6, 201))
-    values = np.vectorize(lambda a, b: f(np.array([a, b])))(xs, ys) - f_star
-    left.contour(xs, ys, values, levels=np.geomspace(0.02, 40, 12), colors="0.6", linewidths=0.8)
-    for scale, color in runs:
-        path = mv.gradient_descent(grad, x0, scale * critical, 25)
-        label = f"η = {scale:g} · 2/λmax"
-        shown = path if scale < 1 else path[:9]  # the diverging path would leave the frame
-        left.plot(shown[:, 0], shown[:, 1], "o-", ms=2.5, lw=1.0, color=color, label=label)
-        gaps = np.array([f(x) for x in path]) - f_star
-        right.semilogy(np.arange(len(gaps)), gaps, "o-", ms=2.5, lw=1.0, color=color, label=label)
-    for vector, lam in zip(Q.T, EIGENVALUES):
-        left.annotate("", xy=x_star + 1.2 * vector, xytext=x_star, arrowprops=dict(arrowstyle="->", color="black", lw=1.0))
-        left.text(*(x_star + 1.3 * vector), f"q, λ = {lam:g}", fontsize=8)
-    left.plot(*x_star, "k*", ms=9)
-    left.set_xlim(-3.2, 3.2)
-    left.set_ylim(-2.6, 2.6)
-    left.set_aspect("equal")
-    left.set_title("Gradient descent on ½xᵀAx − bᵀx, λ = 1 and 5")
-    left.legend(loc="lower right", fontsize=8)
-    right.set_xlabel("step k")
-    right.set_ylabel("f(x_k) − f*")
-    right.set_title("Below 2/λmax f decreases; above, it diverges")
-    right.grid(True, which="major", alpha=0.3)
-    right.legend(loc="lower left", fontsize=8)
-    fig.tight_layout()
-    path = out / "gradient_descent_paths.png"
-    return figure_tools.save(fig, path)
+
+def rosenbrock_descent(out: Path) -> Path:
+    """3000 steps of gradient descent on Rosenbrock from (−1.2, 1) with η = 0.9 × 2/λmax(H(1, 1))."""
+    return _save(interactive.rosenbrock_descent_figure(0.9, 3000), out, "rosenbrock_descent.png")
+
+
+FIGURES = [partial_derivative_slices, polar_jacobian_cell, rosenbrock_gradient_field, hessian_eigen_directions,
+           gradient_descent_paths, rosenbrock_descent]
 
 
 def main(argv=None) -> list[Path]:
-    return figure_tools.main(__doc__, HERE / "figures", [gradient_descent_paths], argv)
+    return figure_tools.main(__doc__, HERE / "figures", FIGURES, argv)
+
 
 if __name__ == "__main__":
     main()
