@@ -325,7 +325,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
     except ComparisonError as exc:
         return failed_all(f"hand-coded derivative: {exc}")
     except FloatingPointError as exc:
-        return failed_all(f"hand-coded derivative hit a floating-point error: {exc}")
+        return failed_all(f"hand-coded derivative hit a floating-point error: {exc}{_at(exc)}")
     except Exception as exc:
         return failed_all(f"hand-coded derivative raised {_one_line(exc)}{_at(exc)}")
 
