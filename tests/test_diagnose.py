@@ -225,3 +225,25 @@ def test_cli_row_shows_the_diagnosis():
     result = verify.check(f, lambda v: 2 * v[::-1], x, kind="gradient", backends=("jax",))
     row = report.row(result.entry)
     assert "FAIL" in row and "in argument 0 (v) at [" in row and "% of entries wrong" in row
+
+
+def test_readme_diagnosis_example_prints_what_the_readme_shows(capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- diagnosis-example:begin -->")[1].split("<!-- diagnosis-example:end -->")[0]
+    code = re.search(r"```python\n(.*?)```", block, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", block, re.S).group(1)
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed == shown
+    assert "likely: " in shown and "where: argument 0 (x)" in shown
+
+
+def test_the_grader_falls_back_on_the_engine_diagnosis():
+    from verify.grader import generic_diagnosis
+
+    assert generic_diagnosis(np.roll(x, 1), x, (0,)).startswith("shifted: ")
+    assert generic_diagnosis(np.triu(A), A, (0,)) == "the difference is confined to the strict lower triangle"
+    assert generic_diagnosis(np.tanh(A), A, (0,)) == ""

@@ -171,7 +171,7 @@ def _factor(test: _Test, shapes) -> Diagnosis | None:
     c = float(np.vdot(got, ref)) / rr
     if not np.isfinite(c) or c == 0.0 or not test.explains(got - c * ref):
         return None
-    if abs(c + 1) <= 1e-12:
+    if abs(c + 1) <= RESIDUAL_RTOL:
         return Diagnosis("sign", "sign flip: got = −expected")
     sizes = _axis_sizes(shapes)
     f = _simple(c)

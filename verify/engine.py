@@ -73,10 +73,10 @@ class CheckResult:
         return Location(self.block, self.argument, self.argument_name, tuple(self.worst_index), self.got, self.expected,
                         self.wrong_fraction, self.error or 0.0).describe()
 
-    def message(self) -> str:
+    def message(self, detail: bool = True) -> str:
         """One line naming the identity, the backend, the mode and the error; for a failed
-        check also where (argument, worst entry, got/expected, fraction wrong) and the
-        likely mistake."""
+        check also (``detail``) where: argument, worst entry, got/expected, fraction wrong,
+        and the likely mistake."""
         where = f"{self.identity} [{self.backend}, {self.mode}]"
         if self.reason:
             return f"{where}: FAIL: {self.reason}" + (f"; likely: {self.diagnosis}" if self.diagnosis else "")
@@ -85,7 +85,7 @@ class CheckResult:
         if self.oracle == "claim":
             return f"{where}: {verdict}: {self.check.removeprefix('claim:')}: measured {self.error:.3g} {relation} bound {self.tolerance:.3g}"
         line = f"{where}: {verdict}: max relative error {self.error:.2e} {relation} tolerance {self.tolerance:.0e}"
-        if not self.passed:
+        if not self.passed and detail:
             location = self.location()
             if location:
                 line += f" in {location}"
@@ -116,7 +116,27 @@ class EntryResult:
         return [c for c in self.checks if not c.passed]
 
     def message(self) -> str:
-        return "\n".join(c.message() for c in self.failures) or f"{self.name}: all {len(self.checks)} checks pass"
+        return "\n".join(failure_lines(self.failures)) or f"{self.name}: all {len(self.checks)} checks pass"
+
+
+def failure_lines(failures: list[CheckResult]) -> list[str]:
+    """One line per failed check; where several checks fail at the same place with the same
+    diagnosis, their lines give the error only and one 'where:' and one 'likely:' line follow."""
+    groups: dict[tuple, list[CheckResult]] = {}
+    for c in failures:
+        located = c.worst_index is not None and not c.reason
+        key = (c.block, c.argument, tuple(c.worst_index), c.diagnosis) if located else ("single", id(c))
+        groups.setdefault(key, []).append(c)
+    lines = []
+    for key, group in groups.items():
+        if key[0] == "single" or len(group) == 1:
+            lines.extend(c.message() for c in group)
+            continue
+        lines.extend(c.message(detail=False) for c in group)
+        lines.append(f"  where: {group[0].location()}")
+        if group[0].diagnosis:
+            lines.append(f"  likely: {group[0].diagnosis}")
+    return lines
 
 
 def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES) -> list[CheckSpec]:
