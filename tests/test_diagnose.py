@@ -214,8 +214,9 @@ def test_a_raising_derivative_names_the_users_line(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     import my_layer2
 
-    result = verify.check(my_layer2.f, my_layer2.df, x, kind="gradient", backends=("fd",))
-    assert result.failures[0].reason == "hand-coded derivative raised KeyError: (5,) at my_layer2.py:5"
+    for projection in (False, True):  # the dense and the projected path
+        result = verify.check(my_layer2.f, my_layer2.df, x, kind="gradient", backends=("fd",), projection=projection)
+        assert result.failures[0].reason == "hand-coded derivative raised KeyError: (5,) at my_layer2.py:5"
 
 
 def test_cli_row_shows_the_diagnosis():
@@ -224,7 +225,10 @@ def test_cli_row_shows_the_diagnosis():
     f = lambda v: array_namespace(v).sum(v**2)  # noqa: E731
     result = verify.check(f, lambda v: 2 * v[::-1], x, kind="gradient", backends=("jax",))
     row = report.row(result.entry)
-    assert "FAIL" in row and "in argument 0 (v) at [" in row and "% of entries wrong" in row
+    assert "FAIL" in row and "where: argument 0 (v) at [" in row and "% of entries wrong" in row
+    assert row.endswith("likely: no recognisable pattern")  # a reversed gradient has no named shape
+    row = report.row(verify.check(f, lambda v: 2 * v * len(v), x, kind="gradient", backends=("jax",)).entry)
+    assert "likely: got = 5 × expected: 5 is the size of axis 0 of argument 0 (v)" in row
 
 
 def test_readme_diagnosis_example_prints_what_the_readme_shows(capsys):

@@ -273,26 +273,33 @@ def _shift(test: _Test) -> Diagnosis | None:
     return None
 
 
-def _regions(shape):
-    """(description, mask) of the regions a difference may be confined to, smallest first."""
-    size = int(np.prod(shape))
+def _region(wrong: np.ndarray) -> tuple[str, np.ndarray] | None:
+    """The smallest named region holding every True of ``wrong`` (a strict subset of the
+    block): one index along one axis (a row, a column), one band of a square 2-D block
+    off its diagonal, or one strict triangle; None when there is none. Linear in the size."""
+    shape = wrong.shape
     for axis, n in enumerate(shape):
-        if n < 2 or size // n < 2:
+        if n < 2 or wrong.size // n < 2:
             continue
-        label = {0: "row", 1: "column"}.get(axis, "index") if len(shape) == 2 else "index"
-        for i in range(n):
+        hit = np.flatnonzero(np.any(wrong, axis=tuple(a for a in range(len(shape)) if a != axis)))
+        if len(hit) == 1:
+            i = int(hit[0])
             mask = np.zeros(shape, dtype=bool)
             mask[(slice(None),) * axis + (i,)] = True
-            yield (f"{label} {i}" if len(shape) == 2 else f"index {i} along axis {axis}"), mask
+            label = {0: "row", 1: "column"}[axis] if len(shape) == 2 else ""
+            return (f"{label} {i}" if label else f"index {i} along axis {axis}"), mask
     if len(shape) == 2 and shape[0] == shape[1] and shape[0] >= 3:
         n = shape[0]
-        for k in range(-(n - 2), n - 1):
-            if k == 0:
-                continue
-            mask = np.eye(n, k=k, dtype=bool)
-            yield f"the band {'above' if k > 0 else 'below'} the diagonal at offset {k:+d}", mask
-        yield "the strict lower triangle", np.tril(np.ones((n, n), dtype=bool), -1)
-        yield "the strict upper triangle", np.triu(np.ones((n, n), dtype=bool), 1)
+        rows, cols = np.nonzero(wrong)
+        offsets = np.unique(cols - rows)
+        if len(offsets) == 1 and offsets[0] != 0:
+            k = int(offsets[0])
+            return f"the band {'above' if k > 0 else 'below'} the diagonal at offset {k:+d}", np.eye(n, k=k, dtype=bool)
+        if np.all(rows > cols):
+            return "the strict lower triangle", np.tril(np.ones((n, n), dtype=bool), -1)
+        if np.all(rows < cols):
+            return "the strict upper triangle", np.triu(np.ones((n, n), dtype=bool), 1)
+    return None
 
 
 def _confined(test: _Test) -> Diagnosis | None:
@@ -302,6 +309,8 @@ def _confined(test: _Test) -> Diagnosis | None:
         return None
     wrong = np.abs(diff) > test.bound
     count = int(np.sum(wrong))
+    if count == 0:
+        return None
     if count == 1:
         index = tuple(int(i) for i in np.argwhere(wrong)[0])
         g, r = float(got[index]), float(ref[index])
@@ -309,11 +318,12 @@ def _confined(test: _Test) -> Diagnosis | None:
         return Diagnosis("entry", f"the difference is confined to the entry [{', '.join(map(str, index))}]{sign}")
     if ref.size < 4:
         return None
-    for description, mask in _regions(ref.shape):
-        if not np.any(wrong & ~mask) and count > 0:
-            sign = "; there got = −expected (a sign error)" if test.explains(np.where(mask, got + ref, 0.0)) else ""
-            return Diagnosis("entry", f"the difference is confined to {description}{sign}")
-    return None
+    found = _region(wrong)
+    if found is None:
+        return None
+    description, mask = found
+    sign = "; there got = −expected (a sign error)" if test.explains(np.where(mask, got + ref, 0.0)) else ""
+    return Diagnosis("entry", f"the difference is confined to {description}{sign}")
 
 
 def _matrix(a: np.ndarray, out_ndim: int | None) -> np.ndarray | None:
@@ -335,8 +345,8 @@ def _term(test: _Test, out_ndim: int | None) -> Diagnosis | None:
     ref_diagonal = r.shape[0] == r.shape[1] and float(np.max(np.abs(r - np.diag(np.diag(r))))) <= RESIDUAL_RTOL * test.scale
     if m.shape[0] == m.shape[1] and not ref_diagonal and test.explains(m - np.diag(np.diag(m))):
         return Diagnosis("term", "the difference is diagonal: a missing (or extra) elementwise term, e.g. one term of a product rule")
-    s = np.linalg.svd(m, compute_uv=False)
-    if s[0] > 0 and s[1] <= RESIDUAL_RTOL * test.scale and s[1] <= EXPLAINED * s[0]:
+    i, j = np.unravel_index(int(np.argmax(np.abs(m))), m.shape)  # rank 1: m = m[:, j] m[i, :] / m[i, j]
+    if m[i, j] != 0 and test.explains(m - np.outer(m[:, j], m[i, :]) / m[i, j]):
         return Diagnosis("term", "the difference is a rank-1 array (an outer product u vᵀ): a missing (or extra) term, e.g. one term of a product rule")
     return None
 
