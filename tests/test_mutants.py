@@ -118,3 +118,5 @@ def test_mutant_diagnosis_rate_and_never_a_wrong_diagnosis():
     # the committed report holds this table
     committed = (Path(__file__).parent / "mutation_report.md").read_text(encoding="utf-8")
     assert table in committed
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"it names the right class for {counts['right']} and a\nwrong one for none" in readme

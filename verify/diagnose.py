@@ -34,6 +34,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .tolerances import metric_scale, wrong_entries
+
 RESIDUAL_RTOL = 1e-9
 EXPLAINED = 1e-3
 CLASSES = ("sign", "factor", "axis", "transpose", "symmetric", "shift", "entry", "term")
@@ -81,7 +83,7 @@ def _float(a) -> np.ndarray:
 
 
 def _scale(ref: np.ndarray) -> float:
-    return max(float(np.max(np.abs(ref))) if ref.size else 0.0, np.finfo(np.float64).tiny)
+    return metric_scale(ref)
 
 
 def locate_block(got, ref, tol: float, *, block=None, argument=None, argument_name: str = "") -> Location:
@@ -92,7 +94,7 @@ def locate_block(got, ref, tol: float, *, block=None, argument=None, argument_na
     flat = int(np.argmax(diff))
     index = tuple(int(i) for i in np.unravel_index(flat, ref.shape)) if ref.shape else ()
     return Location(block, argument, argument_name, index, float(got.reshape(-1)[flat]), float(ref.reshape(-1)[flat]),
-                    float(np.mean(diff > tol * scale)), float(np.max(diff) / scale))
+                    float(np.mean(wrong_entries(got, ref, tol))), float(np.max(diff) / scale))
 
 
 def locate(got, ref, tol: float, wrt: tuple[int, ...], names=(), *, per_argument: bool = True) -> Location:

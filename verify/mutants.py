@@ -1,5 +1,9 @@
 """The mutation suite: realistic wrong derivatives planted into registry entries.
 
+Each mutant carries a label, the class of what its mistake does to the derivative array
+(DIAGNOSIS_CLASSES); the report's diagnosis table counts how many mutants the engine's
+diagnosis (verify/diagnose.py) names rightly, not at all, or wrongly.
+
 Each mutant replaces one entry's hand-coded derivative with a mistake people make (a
 dropped transpose, Ax instead of (A + Aᵀ)x, a sign flip, a missing factor 2, a sum over
 the wrong axis, σ instead of σ(1 − σ), a missing product-rule term, an off-by-one index,
@@ -292,10 +296,12 @@ def diagnosis_table(rows: list[tuple[Mutant, EntryResult]]) -> tuple[str, dict]:
         counts[m.label][column] += 1
     right, none, wrong = (sum(c[k] for c in counts.values()) for k in range(3))
     total = max(right + none + wrong, 1)
+    named = total - sum(counts["other"])
     lines = [
         "## Diagnosis",
         "",
-        f"{right} of {right + none + wrong} mutants get the right diagnosis ({100.0 * right / total:.0f}%), {none} none, {wrong} a wrong one.",
+        f"{right} of {right + none + wrong} mutants get the right diagnosis ({100.0 * right / total:.0f}%), {none} none, {wrong} a wrong one;",
+        f"of the {named} whose mistake has a named shape (every class but `other`), {right} ({100.0 * right / max(named, 1):.0f}%).",
         "A mutant's diagnosis is that of its first failed check (in the order of the table above) that has one;",
         "a diagnosis is wrong when ANY failed check names a class other than the mutant's label.",
         "Labels say what the mistake does to the derivative array (verify/mutants.py, DIAGNOSIS_CLASSES).",

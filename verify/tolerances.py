@@ -84,6 +84,20 @@ def relative_error(got, ref) -> float:
     return float(np.max(np.abs(got - ref)) / scale)
 
 
+def metric_scale(ref) -> float:
+    """The metric's denominator: max(max|ref|, tiny)."""
+    ref = np.asarray(ref, dtype=np.float64)
+    return max(float(np.max(np.abs(ref))) if ref.size else 0.0, np.finfo(np.float64).tiny)
+
+
+def wrong_entries(got, ref, tol: float) -> np.ndarray:
+    """The entrywise reading of the metric: True where |got − ref| > tol · max(max|ref|, tiny),
+    so that the metric exceeds tol exactly when at least one entry is wrong."""
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    return np.abs(got - ref) > tol * metric_scale(ref)
+
+
 def relative_error_parts(got, ref) -> float:
     """The metric over matching tuples (one part per wrt argument): the worst part."""
     if isinstance(ref, tuple):
