@@ -251,3 +251,12 @@ def test_the_grader_falls_back_on_the_engine_diagnosis():
     assert generic_diagnosis(np.roll(x, 1), x, (0,)).startswith("shifted: ")
     assert generic_diagnosis(np.triu(A), A, (0,)) == "the difference is confined to the strict lower triangle"
     assert generic_diagnosis(np.tanh(A), A, (0,)) == ""
+
+
+def test_float32_diagnosis_at_float32_rounding():
+    f = lambda v: array_namespace(v).sum(v**2)  # noqa: E731
+    result = verify.check(f, lambda v: 4 * v, x.astype(np.float32), kind="gradient", backends=("jax",), dtype="float32")
+    assert all(c.diagnosis_class == "factor" and "got = 2 × expected" in c.diagnosis for c in result.failures)
+    # the float64 bound would see float32 rounding as a pattern-breaking residual
+    got, ref = (4 * x).astype(np.float32), (2 * x).astype(np.float32) + np.float32(1e-6)
+    assert diagnose_block(got, ref) is None and diagnose_block(got, ref, dtype="float32").kind == "factor"

@@ -7,16 +7,22 @@ the metric (``tol · max|ref|`` of the block, see verify/tolerances.py).
 
 ``diagnose`` says WHY, when the difference has a recognisable shape. Each hypothesis is a
 correction applied to the reference (or to the hand-coded array); a hypothesis is stated
-only when the residual after it is at rounding level: at most ``RESIDUAL_RTOL · max|ref|``
+only when the residual after it is at rounding level: at most ``RESIDUAL_RTOL · max|ref|`` (1e-9 in float64)
 and at most ``EXPLAINED · max|got − ref|`` (the correction explains all but a thousandth
 of the error). Otherwise the answer is "no recognisable pattern". The classes:
 
 - sign       got ≈ −ref
-- factor     got ≈ c·ref for a constant c (named as a fraction when it is one: 2, 1/2, 3/5)
-- axis       got ≈ c·ref with c = n, 1/n or n/m for sizes n, m of the arguments' axes:
-             a mean where a sum is needed (or the reverse), a division by the wrong size
-- transpose  got ≈ refᵀ (a 2-D block; a non-square one shows up as a shape mismatch)
-- symmetric  sym(got) ≈ ref, got + gotᵀ ≈ ref, or got ≈ sym(ref), with sym(M) = (M + Mᵀ)/2
+- factor     got ≈ c·ref for a constant c (named as a fraction when it is one: 2, 1/2, 3/5),
+             or got ≈ c·aᵏ·ref entrywise for an argument a shaped like the block, k = ±1, ±2
+             (an exponent not lowered, an inner derivative dropped)
+- axis       got ≈ c·ref with c = n, 1/n or n/m for sizes n, m ≥ 3 of the arguments' axes:
+             a mean where a sum is needed (or the reverse), a division by the wrong size;
+             or, for a result of the wrong shape, got is an argument (or the cotangent)
+             summed over one axis where the reference sums it over another
+- transpose  got ≈ refᵀ (a square 2-D block, or a non-square one of the transposed shape)
+- symmetric  sym(got) ≈ ref, got + gotᵀ ≈ ref, or got ≈ sym(ref), with sym(M) = (M + Mᵀ)/2;
+             or got − ref ≈ c·(A − Aᵀ)x, c·Aᵀx or c·Ax for arguments A (square, not
+             symmetric) and x: A where its symmetric part or A + Aᵀ belongs
 - shift      got ≈ ref rolled by one position along an axis (an off-by-one index)
 - entry      the difference is confined to one entry, one index along one axis (a row, a
              column), one band of a square block, or one triangle
@@ -36,7 +42,9 @@ import numpy as np
 
 from .tolerances import metric_scale, wrong_entries
 
-RESIDUAL_RTOL = 1e-9
+RESIDUAL_RTOL = {"float64": 1e-9, "float32": 1e-5}
+"""The residual a correction may leave, relative to max|ref|: about 1e7 roundings in float64,
+100 in float32 (whose rounding is 6e-8)."""
 EXPLAINED = 1e-3
 CLASSES = ("sign", "factor", "axis", "transpose", "symmetric", "shift", "entry", "term")
 PROJECTED = "projected: no entrywise diagnosis"
@@ -121,24 +129,25 @@ def locate(got, ref, tol: float, wrt: tuple[int, ...], names=(), *, per_argument
 class _Test:
     """The residual test shared by every hypothesis."""
 
-    def __init__(self, got: np.ndarray, ref: np.ndarray, error: float | None = None):
+    def __init__(self, got: np.ndarray, ref: np.ndarray, error: float | None = None, dtype: str = "float64"):
         self.got, self.ref = got, ref
+        self.rtol = RESIDUAL_RTOL.get(dtype, RESIDUAL_RTOL["float32"])
         self.scale = _scale(ref)
         if error is None:
             error = float(np.max(np.abs(got - ref))) if ref.size else 0.0
         self.error = error
-        self.bound = min(RESIDUAL_RTOL * self.scale, EXPLAINED * self.error)
+        self.bound = min(self.rtol * self.scale, EXPLAINED * self.error)
 
     def explains(self, residual) -> bool:
         residual = np.asarray(residual)
         return bool(residual.size) and float(np.max(np.abs(residual))) <= self.bound
 
 
-def _simple(c: float) -> Fraction | None:
+def _simple(c: float, rtol: float = RESIDUAL_RTOL["float64"]) -> Fraction | None:
     """c as a fraction with a small denominator when it is one (to the residual test's
     precision), else None; 1 never counts (a factor 1 + 1e-9 is not 1)."""
     f = Fraction(c).limit_denominator(1000)
-    if f not in (0, 1) and abs(float(f) - c) <= RESIDUAL_RTOL * abs(c) and abs(f.numerator) <= 10000:
+    if f not in (0, 1) and abs(float(f) - c) <= rtol * abs(c) and abs(f.numerator) <= 10000:
         return f
     return None
 
@@ -173,10 +182,10 @@ def _factor(test: _Test, shapes) -> Diagnosis | None:
     c = float(np.vdot(got, ref)) / rr
     if not np.isfinite(c) or c == 0.0 or not test.explains(got - c * ref):
         return None
-    if abs(c + 1) <= RESIDUAL_RTOL:
+    if abs(c + 1) <= test.rtol:
         return Diagnosis("sign", "sign flip: got = −expected")
     sizes = _axis_sizes(shapes)
-    f = _simple(c)
+    f = _simple(c, test.rtol)
     if f is not None and f > 0:
         p, q = f.numerator, f.denominator
         if q == 1 and p in sizes:
@@ -344,7 +353,7 @@ def _term(test: _Test, out_ndim: int | None) -> Diagnosis | None:
     if m is None or min(m.shape) < 2:
         return None
     r = _matrix(test.ref, out_ndim)  # a diagonal reference (an elementwise map) makes every difference diagonal
-    ref_diagonal = r.shape[0] == r.shape[1] and float(np.max(np.abs(r - np.diag(np.diag(r))))) <= RESIDUAL_RTOL * test.scale
+    ref_diagonal = r.shape[0] == r.shape[1] and float(np.max(np.abs(r - np.diag(np.diag(r))))) <= test.rtol * test.scale
     if m.shape[0] == m.shape[1] and not ref_diagonal and test.explains(m - np.diag(np.diag(m))):
         return Diagnosis("term", "the difference is diagonal: a missing (or extra) elementwise term, e.g. one term of a product rule")
     i, j = np.unravel_index(int(np.argmax(np.abs(m))), m.shape)  # rank 1: m = m[:, j] m[i, :] / m[i, j]
@@ -353,7 +362,7 @@ def _term(test: _Test, out_ndim: int | None) -> Diagnosis | None:
     return None
 
 
-def _wrong_reduction(got: np.ndarray, ref: np.ndarray, args) -> Diagnosis | None:
+def _wrong_reduction(got: np.ndarray, ref: np.ndarray, args, dtype: str) -> Diagnosis | None:
     """A result of the wrong shape that is a sum (or mean) of an argument over one axis
     where the reference is the same reduction over another axis."""
     for i, (a, name) in enumerate(args):
@@ -365,7 +374,7 @@ def _wrong_reduction(got: np.ndarray, ref: np.ndarray, args) -> Diagnosis | None
             total = a.sum(axis=axis)
             for target, key in ((got, "got"), (ref, "ref")):
                 if total.shape == target.shape and key not in fits:
-                    c = _fit(_Test(target, target, error=_scale(target)), total, target)
+                    c = _fit(_Test(target, target, error=_scale(target), dtype=dtype), total, target)
                     if c is not None:
                         fits[key] = (axis, c)
         if "got" in fits and "ref" in fits and fits["got"][0] != fits["ref"][0]:
@@ -375,22 +384,23 @@ def _wrong_reduction(got: np.ndarray, ref: np.ndarray, args) -> Diagnosis | None
     return None
 
 
-def diagnose_block(got, ref, *, args=(), out_ndim: int | None = None) -> Diagnosis | None:
+def diagnose_block(got, ref, *, args=(), out_ndim: int | None = None, dtype: str = "float64") -> Diagnosis | None:
     """The recognisable shape of got − ref for one block, or None.
 
     ``args``: (array, name) of each argument of the primal, to name a factor that is an
     axis size and to test the argument-shaped hypotheses; ``out_ndim``: the number of
-    output axes when the block is a Jacobian (out + in axes)."""
+    output axes when the block is a Jacobian (out + in axes); ``dtype``: the row of
+    RESIDUAL_RTOL (the precision the derivative was computed in)."""
     got, ref = _float(got), _float(ref)
     args = [(np.asarray(a), name) if np.issubdtype(np.asarray(a).dtype, np.number) else (np.zeros(()), name) for a, name in args]
     shapes = [(a.shape, name) for a, name in args]
     if got.shape != ref.shape:
         if ref.ndim == 2 and got.shape == ref.T.shape:
-            test = _Test(got, ref.T, error=_scale(ref))  # no error to explain: rounding decides
+            test = _Test(got, ref.T, error=_scale(ref), dtype=dtype)  # no error to explain: rounding decides
             if test.explains(got - ref.T):
                 return Diagnosis("transpose", f"transposed: got has shape {got.shape} and equals expectedᵀ (a dropped transpose, or the other layout)")
-        return _wrong_reduction(got, ref, args)
-    test = _Test(got, ref)
+        return _wrong_reduction(got, ref, args, dtype)
+    test = _Test(got, ref, dtype=dtype)
     if test.error == 0.0 or not np.all(np.isfinite(got)) or not np.all(np.isfinite(ref)):
         return None
     for hypothesis in (lambda: _factor(test, shapes), lambda: _transpose(test), lambda: _symmetric(test),
@@ -402,19 +412,19 @@ def diagnose_block(got, ref, *, args=(), out_ndim: int | None = None) -> Diagnos
     return None
 
 
-def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(), out_ndim=None) -> Diagnosis | None:
+def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(), out_ndim=None, dtype: str = "float64") -> Diagnosis | None:
     """The diagnosis of a whole result: per block when ``ref`` is a tuple.
 
     Only blocks whose metric exceeds ``tol`` are diagnosed; every one of them must have a
     diagnosis, else there is none. The text names the block when the result has several."""
     if not isinstance(ref, tuple):
-        return diagnose_block(got, ref, args=args, out_ndim=out_ndim if np.ndim(ref) else None)
+        return diagnose_block(got, ref, args=args, out_ndim=out_ndim if np.ndim(ref) else None, dtype=dtype)
     found = []
     for k, (g, r, i) in enumerate(zip(got, ref, wrt)):
         g, r = _float(g), _float(r)
         if g.shape == r.shape and float(np.max(np.abs(g - r), initial=0.0)) <= tol * _scale(r):
             continue
-        d = diagnose_block(g, r, args=args, out_ndim=out_ndim)
+        d = diagnose_block(g, r, args=args, out_ndim=out_ndim, dtype=dtype)
         if d is None:
             return None
         name = names[i] if i < len(names) else ""

@@ -367,13 +367,13 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                 tol = result.tolerance = max(tol, ORACLE_ESTIMATE_FACTOR * result.oracle_error_estimate)
             result.passed = result.error <= tol
             if not result.passed:
-                _explain(entry, args, out, hand, ref, tol, result, probe=probe)
+                _explain(entry, args, out, hand, ref, tol, result, probe=probe, dtype=dtype)
             if warning and not result.passed:
                 result.reason = f"max relative error {result.error:.2e} > tolerance {tol:.0e}; {warning}"
         except ComparisonError as exc:
             result.reason = str(exc)
             if ref is not None:  # a shape mismatch can still be a recognisable transpose
-                _explain(entry, args, out, hand, ref, tol, result, locate=False, probe=probe)
+                _explain(entry, args, out, hand, ref, tol, result, locate=False, probe=probe, dtype=dtype)
         except Exception as exc:
             result.reason = f"reference raised {_one_line(exc)}"
         results.append(result)
@@ -403,7 +403,7 @@ def argument_names(function) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None) -> None:
+def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None, dtype: str = "float64") -> None:
     """Fill a failed check's location and diagnosis fields (verify/diagnose.py)."""
     from . import diagnose
 
@@ -423,7 +423,7 @@ def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: C
             result.block, result.argument, result.argument_name = where.block, where.argument, where.argument_name
             result.worst_index, result.got, result.expected = where.index, where.got, where.expected
             result.wrong_fraction = where.wrong_fraction
-        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim)
+        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype)
     except Exception:  # a result too odd to explain (ragged, object arrays): the verdict stands
         return
     if found is None:
