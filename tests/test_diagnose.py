@@ -260,3 +260,15 @@ def test_float32_diagnosis_at_float32_rounding():
     # the float64 bound would see float32 rounding as a pattern-breaking residual
     got, ref = (4 * x).astype(np.float32), (2 * x).astype(np.float32) + np.float32(1e-6)
     assert diagnose_block(got, ref) is None and diagnose_block(got, ref, dtype="float32").kind == "factor"
+
+
+def test_results_in_the_wrong_order_name_the_blocks():
+    swapped = lambda X, W, dY: gated_vjp(X, W, dY)[::-1]  # noqa: E731  (dW, dX) for (dX, dW)
+    X5, W5 = RNG.standard_normal((4, 4)), RNG.standard_normal((4, 4))  # square: the shapes agree
+    result = verify.check(gated, swapped, X5, W5, kind="vjp", wrt=(0, 1), backends=("jax",))
+    assert all(c.diagnosis_class == "order" for c in result.failures), result.message()
+    assert "result 0 is the one for result 1, result 1 is the one for result 0" in result.message()
+    result = verify.check(gated, swapped, *XW, kind="vjp", wrt=(0, 1), backends=("jax",))  # shapes differ
+    assert result.failures[0].reason.startswith("result 0: shape (3, 4) where the reference has shape (5, 3)")
+    assert "wrong order" in result.failures[0].message()
+    assert diagnose((A, X), (A, X), 1e-10, (0, 1)) is None

@@ -28,6 +28,7 @@ of the error). Otherwise the answer is "no recognisable pattern". The classes:
              column), one band of a square block, or one triangle
 - term       the difference is diagonal, or rank 1 (an outer product): a missing term
              of a product rule has this shape
+- order      a tuple result (several wrt) whose blocks are right but in the wrong order
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ RESIDUAL_RTOL = {"float64": 1e-9, "float32": 1e-5}
 """The residual a correction may leave, relative to max|ref|: about 1e7 roundings in float64,
 100 in float32 (whose rounding is 6e-8)."""
 EXPLAINED = 1e-3
-CLASSES = ("sign", "factor", "axis", "transpose", "symmetric", "shift", "entry", "term")
+CLASSES = ("sign", "factor", "axis", "transpose", "symmetric", "shift", "entry", "term", "order")
 PROJECTED = "projected: no entrywise diagnosis"
 
 
@@ -412,6 +413,24 @@ def diagnose_block(got, ref, *, args=(), out_ndim: int | None = None, dtype: str
     return None
 
 
+def _order(got, ref: tuple, dtype: str) -> Diagnosis | None:
+    """The right blocks in the wrong order: got[k] equals ref[order[k]] for a permutation."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(ref) or len(ref) < 2:
+        return None
+    got, ref = [_float(g) for g in got], [_float(r) for r in ref]
+    order = []
+    for g in got:
+        match = [j for j, r in enumerate(ref) if r.shape == g.shape and j not in order
+                 and _Test(g, r, error=_scale(r), dtype=dtype).explains(g - r)]
+        if not match:
+            return None
+        order.append(match[0])
+    if order == list(range(len(ref))):
+        return None
+    pairs = ", ".join(f"result {k} is the one for result {j}" for k, j in enumerate(order) if k != j)
+    return Diagnosis("order", f"the results are in the wrong order: {pairs}")
+
+
 def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(), out_ndim=None, dtype: str = "float64") -> Diagnosis | None:
     """The diagnosis of a whole result: per block when ``ref`` is a tuple.
 
@@ -419,6 +438,9 @@ def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(
     diagnosis, else there is none. The text names the block when the result has several."""
     if not isinstance(ref, tuple):
         return diagnose_block(got, ref, args=args, out_ndim=out_ndim if np.ndim(ref) else None, dtype=dtype)
+    order = _order(got, ref, dtype)
+    if order is not None:
+        return order
     found = []
     for k, (g, r, i) in enumerate(zip(got, ref, wrt)):
         g, r = _float(g), _float(r)

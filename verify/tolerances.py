@@ -104,7 +104,13 @@ def relative_error_parts(got, ref) -> float:
         if not isinstance(got, (tuple, list)) or len(got) != len(ref):
             n = len(got) if isinstance(got, (tuple, list)) else 1
             raise ComparisonError(f"{n} result(s) where {len(ref)} (one per wrt argument) are expected")
-        return max(relative_error(g, r) for g, r in zip(got, ref))
+        errors = []
+        for k, (g, r) in enumerate(zip(got, ref)):
+            try:
+                errors.append(relative_error(g, r))
+            except ComparisonError as exc:  # name the block: which of the results is off
+                raise ComparisonError(f"result {k}: {exc}") from None
+        return max(errors)
     if isinstance(got, (tuple, list)):
         raise ComparisonError(f"a tuple of {len(got)} results where one array is expected")
     return relative_error(got, ref)
