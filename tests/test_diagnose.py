@@ -272,3 +272,14 @@ def test_results_in_the_wrong_order_name_the_blocks():
     assert result.failures[0].reason.startswith("result 0: shape (3, 4) where the reference has shape (5, 3)")
     assert "wrong order" in result.failures[0].message()
     assert diagnose((A, X), (A, X), 1e-10, (0, 1)) is None
+
+
+def test_pytest_plugin_fixture_raises_with_where_and_why():
+    from verify.pytest_plugin import assert_derivative
+
+    f = lambda v: array_namespace(v).sum(v**2)  # noqa: E731
+    with pytest.raises(AssertionError) as caught:
+        assert_derivative(f, lambda v: -2 * v, x, kind="gradient", backends=("jax", "fd"))
+    text = str(caught.value)
+    assert "where: argument 0 (v) at [" in text and "likely: sign flip: got = −expected" in text
+    assert assert_derivative(f, lambda v: 2 * v, x, kind="gradient", backends=("jax",)).passed
