@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import FRAMEWORK_CHOICES, EntryResult, run_entry
+from .engine import FRAMEWORK_CHOICES, EntryResult, failure_lines, run_entry
 from .registry import KINDS, Identity
 
 USER_CHAPTER = "user"
@@ -112,8 +112,10 @@ class CheckReport:
         return any(c.mode.endswith("projected") for c in self.entry.checks)
 
     def message(self) -> str:
-        """One line per failed check (identity, backend, mode, error vs tolerance), then the notes."""
-        lines = [c.message() for c in self.failures] or [f"{self.entry.name}: all {len(self.checks)} checks pass"]
+        """One line per failed check (identity, backend, mode, error vs tolerance), where it is
+        wrong (argument, worst entry, got/expected, fraction wrong) and the likely mistake,
+        then the notes."""
+        lines = failure_lines(self.failures) or [f"{self.entry.name}: all {len(self.checks)} checks pass"]
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
     def raise_for_failure(self) -> "CheckReport":

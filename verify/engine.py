@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .diagnose import PROJECTED, where_raised
 from .linalg import diagonal_jacobian
 from .registry import PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity
 from .tolerances import ORACLE_ESTIMATE_FACTOR, ComparisonError, relative_error_parts, tolerance
@@ -49,17 +50,48 @@ class CheckResult:
     reason: str = ""
     oracle_error_estimate: float | None = None
     trial: int = 0
+    # where a failed check is wrong (verify/diagnose.py): the result block (index into a
+    # tuple result, None for one array), its wrt argument and name, the worst entry's index
+    # into that block, the hand-coded and reference values there, the fraction of entries
+    # above the tolerance, and the likely mistake (with its class) when one is recognised
+    block: int | None = None
+    argument: int | None = None
+    argument_name: str = ""
+    worst_index: tuple | None = None
+    got: float | None = None
+    expected: float | None = None
+    wrong_fraction: float | None = None
+    diagnosis: str = ""
+    diagnosis_class: str = ""
 
-    def message(self) -> str:
-        """One line naming the identity, the backend, the mode and the error."""
+    def location(self) -> str:
+        """'argument 0 (x) at [2]: got …, expected …; 33% of entries wrong', or ''."""
+        if self.worst_index is None:
+            return ""
+        from .diagnose import Location
+
+        return Location(self.block, self.argument, self.argument_name, tuple(self.worst_index), self.got, self.expected,
+                        self.wrong_fraction, self.error or 0.0).describe()
+
+    def message(self, detail: bool = True) -> str:
+        """One line naming the identity, the backend, the mode and the error; for a failed
+        check also (``detail``) where: argument, worst entry, got/expected, fraction wrong,
+        and the likely mistake."""
         where = f"{self.identity} [{self.backend}, {self.mode}]"
         if self.reason:
-            return f"{where}: FAIL: {self.reason}"
+            return f"{where}: FAIL: {self.reason}" + (f"; likely: {self.diagnosis}" if self.diagnosis else "")
         verdict = "ok" if self.passed else "FAIL"
         relation = "<=" if self.passed else ">"
         if self.oracle == "claim":
             return f"{where}: {verdict}: {self.check.removeprefix('claim:')}: measured {self.error:.3g} {relation} bound {self.tolerance:.3g}"
-        return f"{where}: {verdict}: max relative error {self.error:.2e} {relation} tolerance {self.tolerance:.0e}"
+        line = f"{where}: {verdict}: max relative error {self.error:.2e} {relation} tolerance {self.tolerance:.0e}"
+        if not self.passed and detail:
+            location = self.location()
+            if location:
+                line += f" in {location}"
+            if self.diagnosis:
+                line += f"; likely: {self.diagnosis}"
+        return line
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -84,7 +116,27 @@ class EntryResult:
         return [c for c in self.checks if not c.passed]
 
     def message(self) -> str:
-        return "\n".join(c.message() for c in self.failures) or f"{self.name}: all {len(self.checks)} checks pass"
+        return "\n".join(failure_lines(self.failures)) or f"{self.name}: all {len(self.checks)} checks pass"
+
+
+def failure_lines(failures: list[CheckResult]) -> list[str]:
+    """One line per failed check; where several checks fail at the same place with the same
+    diagnosis, their lines give the error only and one 'where:' and one 'likely:' line follow."""
+    groups: dict[tuple, list[CheckResult]] = {}
+    for c in failures:
+        located = c.worst_index is not None and not c.reason
+        key = (c.block, c.argument, tuple(c.worst_index), c.diagnosis) if located else ("single", id(c))
+        groups.setdefault(key, []).append(c)
+    lines = []
+    for key, group in groups.items():
+        if key[0] == "single" or len(group) == 1:
+            lines.extend(c.message() for c in group)
+            continue
+        lines.extend(c.message(detail=False) for c in group)
+        lines.append(f"  where: {group[0].location()}")
+        if group[0].diagnosis:
+            lines.append(f"  likely: {group[0].diagnosis}")
+    return lines
 
 
 def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES) -> list[CheckSpec]:
@@ -275,28 +327,33 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         if use_projection(entry, args, out, projection):  # large inputs: ⟨u, J v⟩ probes
             from .projection import run_projected
 
-            return run_projected(entry, args, out, rng, specs, dtype, trial)
+            projected = run_projected(entry, args, out, rng, specs, dtype, trial)
+            for r in projected:
+                if not r.passed and r.error is not None:
+                    r.diagnosis = PROJECTED
+            return projected
         probe = draw_probe(entry, args, out, rng, dtype)
     except BadInput as exc:
         return failed_all(str(exc))
     except FloatingPointError as exc:
         return failed_all(f"the primal hit a floating-point error at this input: {exc}")
     except Exception as exc:  # the primal itself raised
-        return failed_all(f"the primal raised {_one_line(exc)}")
+        return failed_all(f"the primal raised {_one_line(exc)}{_at(exc)}")
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
             hand = call_hand_coded(entry, args, probe)
     except ComparisonError as exc:
         return failed_all(f"hand-coded derivative: {exc}")
     except FloatingPointError as exc:
-        return failed_all(f"hand-coded derivative hit a floating-point error: {exc}")
+        return failed_all(f"hand-coded derivative hit a floating-point error: {exc}{_at(exc)}")
     except Exception as exc:
-        return failed_all(f"hand-coded derivative raised {_one_line(exc)}")
+        return failed_all(f"hand-coded derivative raised {_one_line(exc)}{_at(exc)}")
 
     results = []
     for spec in specs:
         tol = tolerance(spec.oracle, dtype, entry.tolerance)
         result = CheckResult(entry.name, spec.id, spec.backend, spec.mode, spec.oracle, None, tol, False, trial=trial)
+        ref = None
         try:
             ref, result.method, estimate, warning = _reference(entry, spec, args, probe)
             ref = _unwrap_single(entry, ref)
@@ -309,14 +366,70 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                 # cannot judge more finely than ORACLE_ESTIMATE_FACTOR times its estimate.
                 tol = result.tolerance = max(tol, ORACLE_ESTIMATE_FACTOR * result.oracle_error_estimate)
             result.passed = result.error <= tol
+            if not result.passed:
+                _explain(entry, args, out, hand, ref, tol, result, probe=probe, dtype=dtype)
             if warning and not result.passed:
                 result.reason = f"max relative error {result.error:.2e} > tolerance {tol:.0e}; {warning}"
         except ComparisonError as exc:
             result.reason = str(exc)
+            if ref is not None:  # a shape mismatch can still be a recognisable transpose
+                _explain(entry, args, out, hand, ref, tol, result, locate=False, probe=probe, dtype=dtype)
         except Exception as exc:
             result.reason = f"reference raised {_one_line(exc)}"
         results.append(result)
     return results
+
+
+def _at(exc: BaseException) -> str:
+    """' at my_layer.py:12': the last traceback frame in the user's code, or ''."""
+    where = where_raised(exc)
+    return f" at {where}" if where else ""
+
+
+def argument_names(function) -> tuple[str, ...]:
+    """The names of a function's positional parameters, () when its signature is unknown."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return ()
+    names = []
+    for p in parameters:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.append(p.name)
+        else:
+            break
+    return tuple(names)
+
+
+def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None, dtype: str = "float64") -> None:
+    """Fill a failed check's location and diagnosis fields (verify/diagnose.py)."""
+    from . import diagnose
+
+    names = argument_names(entry.function)
+    named = [(a, names[i] if i < len(names) else "") for i, a in enumerate(args)]
+    if entry.kind in ("vjp", "hvp") and probe is not None:  # the cotangent (vector) is a candidate too
+        named.append((np.asarray(probe), "cotangent" if entry.kind == "vjp" else "vector"))
+    out_ndim = np.ndim(out) if entry.kind in ("jacobian",) else (np.ndim(args[entry.wrt_tuple[0]]) if entry.kind == "hessian" else None)
+    try:
+        if entry.kind == "derivative":  # an elementwise f'(x): compare the diagonals, shaped like x
+            x_shape = np.shape(args[entry.wrt_tuple[0]])
+            n = int(np.prod(x_shape))
+            hand = np.diagonal(np.asarray(hand).reshape(n, n)).reshape(x_shape)
+            ref = np.diagonal(np.asarray(ref).reshape(n, n)).reshape(x_shape)
+        if locate:
+            where = diagnose.locate(hand, ref, tol, entry.wrt_tuple, names, per_argument=entry.kind != "jvp")
+            result.block, result.argument, result.argument_name = where.block, where.argument, where.argument_name
+            result.worst_index, result.got, result.expected = where.index, where.got, where.expected
+            result.wrong_fraction = where.wrong_fraction
+        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype)
+    except Exception:  # a result too odd to explain (ragged, object arrays): the verdict stands
+        return
+    if found is None:
+        result.diagnosis, result.diagnosis_class = ("" if not locate else "no recognisable pattern"), ""
+    else:
+        result.diagnosis, result.diagnosis_class = found.text, found.kind
 
 
 def _worse(a: CheckResult, b: CheckResult) -> CheckResult:

@@ -239,7 +239,10 @@ def _slip(student, reference) -> str:
         c = float(np.vdot(s, r)) / rr
         if np.isfinite(c) and abs(c - 1) > 1e-6 and agree(s, c * r):
             return f"off by a constant factor: your answer is {c:.4g} × the expected one"
-    return ""
+    from .diagnose import diagnose_block  # the engine's diagnosis: symmetric part, shift, one entry, ...
+
+    found = diagnose_block(s, r)
+    return found.text if found is not None else ""
 
 
 def generic_diagnosis(student, reference, wrt: tuple[int, ...]) -> str:

@@ -418,7 +418,7 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
 
     ``probes`` pairs for the forward-mode and finite-difference checks, ``probes`` other
     pairs for the reverse-mode checks; the hand-coded side is computed once for all."""
-    from .engine import CheckResult, _one_line
+    from .engine import CheckResult, _at, _one_line
 
     if probes < 1:
         raise ValueError(f"probes must be at least 1, not {probes}")
@@ -439,7 +439,7 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
     except ComparisonError as exc:
         return [result(s, reason=f"hand-coded derivative: {exc}") for s in specs]
     except Exception as exc:
-        return [result(s, reason=f"hand-coded derivative raised {_one_line(exc)}") for s in specs]
+        return [result(s, reason=f"hand-coded derivative raised {_one_line(exc)}{_at(exc)}") for s in specs]
     hand_of = {"forward": hand[:probes], "reverse": hand[probes:]}
     results = []
     for spec in specs:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 
-from .engine import EntryResult
+from .engine import EntryResult, failure_lines
 
 COLUMNS = ("jax.fwd", "jax.rev", "torch.fwd", "torch.rev", "torch.tape", "fd", "cstep")
 HEADERS = ("jax fwd", "jax rev", "torch fwd", "torch rev", "tape", "fd", "cstep")
@@ -52,8 +52,8 @@ def row(result: EntryResult, name_width: int | None = None) -> str:
         by_id = {c.check: c for c in result.checks}
         cells = "".join(_cell(by_id.get(col)) for col in COLUMNS)
     lines = [f"{name:<{width}} {statement:<{STATEMENT_WIDTH}}{cells}  {verdict}"]
-    for failure in result.failures:
-        lines.append(f"    {failure.message()}")
+    for line in failure_lines(result.failures):  # where several checks agree: one 'where:' and one 'likely:' line
+        lines.append(f"    {line}")
     return "\n".join(lines)
 
 

@@ -84,13 +84,33 @@ def relative_error(got, ref) -> float:
     return float(np.max(np.abs(got - ref)) / scale)
 
 
+def metric_scale(ref) -> float:
+    """The metric's denominator: max(max|ref|, tiny)."""
+    ref = np.asarray(ref, dtype=np.float64)
+    return max(float(np.max(np.abs(ref))) if ref.size else 0.0, np.finfo(np.float64).tiny)
+
+
+def wrong_entries(got, ref, tol: float) -> np.ndarray:
+    """The entrywise reading of the metric: True where |got − ref| > tol · max(max|ref|, tiny),
+    so that the metric exceeds tol exactly when at least one entry is wrong."""
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    return np.abs(got - ref) > tol * metric_scale(ref)
+
+
 def relative_error_parts(got, ref) -> float:
     """The metric over matching tuples (one part per wrt argument): the worst part."""
     if isinstance(ref, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(ref):
             n = len(got) if isinstance(got, (tuple, list)) else 1
             raise ComparisonError(f"{n} result(s) where {len(ref)} (one per wrt argument) are expected")
-        return max(relative_error(g, r) for g, r in zip(got, ref))
+        errors = []
+        for k, (g, r) in enumerate(zip(got, ref)):
+            try:
+                errors.append(relative_error(g, r))
+            except ComparisonError as exc:  # name the block: which of the results is off
+                raise ComparisonError(f"result {k}: {exc}") from None
+        return max(errors)
     if isinstance(got, (tuple, list)):
         raise ComparisonError(f"a tuple of {len(got)} results where one array is expected")
     return relative_error(got, ref)
