@@ -26,6 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "derivations" / "01_single_variable_derivatives" / "01_single_variable_derivatives.ipynb"
 WAIT_S = 60  # every wait is bounded
+PAGE_S = 300  # the first page waits for Voilà to execute the whole notebook (about 20 s on a
+# quiet 2-core machine; over 2 minutes while the test suite runs beside it on both cores)
 PRESSES = 4
 CHROMIUM_HINT = "chromium not found: run `apt-get update && apt-get install -y chromium` as root (`make test` does it)"
 CHROMIUM_ARGS = [
@@ -63,7 +65,8 @@ def voila(notebook: Path, log: Path):
             if proc.poll() is not None:
                 raise AssertionError(f"voila exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback only)
+                # a static file: asking for the page itself would start a kernel that runs the notebook
+                with urllib.request.urlopen(url + "voila/static/voila.js", timeout=5) as response:  # noqa: S310 (loopback only)
                     if response.status == 200:
                         break
             except OSError:
@@ -104,11 +107,11 @@ def drive_first_slider(url: str) -> dict:
         try:
             page = browser.new_page()
             page.set_default_timeout(WAIT_S * 1000)
-            page.goto(url)
+            page.goto(url, timeout=PAGE_S * 1000)
             slider = page.locator(SLIDER).first
-            slider.wait_for(state="visible")
+            slider.wait_for(state="visible", timeout=PAGE_S * 1000)
             image = page.locator(WIDGET_IMAGE).first
-            image.wait_for(state="visible")
+            image.wait_for(state="visible", timeout=PAGE_S * 1000)
             readout = slider.locator(".widget-readout")
             seen = {
                 "image_before": image.get_attribute("src"),
