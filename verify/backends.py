@@ -64,6 +64,17 @@ def _torch():
     return torch
 
 
+def preload(frameworks) -> None:
+    """Import what a run over ``frameworks`` (jax, torch, fd) uses."""
+    import scipy.differentiate  # noqa: F401
+
+    if "torch" in frameworks:
+        _torch()
+    if "jax" in frameworks:
+        _jax()
+        import jax.numpy  # noqa: F401
+
+
 from .linalg import contract_jvp, contract_vjp  # noqa: E402
 from .tolerances import ComparisonError  # noqa: E402
 

@@ -418,8 +418,12 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         profile = profiling.install()
 
     def init():
+        """Import the frameworks the run uses (timed with --profile): before the workers
+        are forked, so that they are imported once, not once per worker."""
         if profile is not None:
             profiling.import_backends(frameworks)
+        elif jobs > 1:
+            backends.preload(frameworks)
 
     def run_one(entry):
         entry_start = time.perf_counter()
@@ -439,10 +443,11 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     results, notes, totals = [], {}, None
+    init()
     if profile is not None:
         totals = type(profile)()
         totals.merge(profile.take())
-    for entry, (result, note, spent) in zip(runnable, parallel.run_all(runnable, run_one, jobs, init=init)):
+    for entry, (result, note, spent) in zip(runnable, parallel.run_all(runnable, run_one, jobs)):
         if spent is not None:
             totals.merge(spent)
         results.append(result)
@@ -459,8 +464,6 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
     wall = time.perf_counter() - start
     print(report.summary(results, wall, dtype=dtype, trials=trials, backends=backends_label(checks), claims=claims), file=out)
     if profile is not None:
-        if jobs == 1:  # the imports were timed in this process after the last take()
-            totals.merge(profile.take())
         print(profiling.table(totals, wall, jobs), file=out)
     if args.json is not None:
         doc = report.document(results, seed=seed, trials=trials, dtype=dtype, frameworks=checks, versions=backends.versions(), notes=notes)

@@ -8,8 +8,12 @@ N processes is byte for byte the report of the same run in one process
 
 The workers are forked from the CLI's process, so they inherit the registry (a user's
 ``--module`` included) and nothing is pickled but the entry's index and its result.
-Neither JAX nor torch is imported before the fork: each worker imports what its entries
-use. Results come back in registry order, each as soon as it and those before it are done.
+The CLI imports the frameworks the run uses just before the fork (an import starts no
+thread: JAX starts its threads on its first computation, torch on its first parallel
+operation), so that the workers share one import. A process that had imported JAX or
+torch before the run (a test, a notebook, a user's module that imports torch) runs its
+entries itself: forking a process whose JAX or torch threads may be running can deadlock
+the child. Results come back in registry order, each as soon as it and those before it are done.
 
 ``CALCULUS_FOR_ML_JOBS`` sets the number of processes (1: everything in this process);
 the default is the number of cores this process may use, at most the number of entries.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 
 JOBS_VARIABLE = "CALCULUS_FOR_ML_JOBS"
 
@@ -46,6 +51,8 @@ def jobs_for(n_entries: int) -> int:
         jobs = cores()
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1  # the workers must inherit the registry: without fork, run in this process
+    if any(name in sys.modules for name in ("jax", "torch")):
+        return 1  # not safe to fork (see above)
     return max(1, min(jobs, n_entries))
 
 

@@ -9,8 +9,8 @@ The profile times, in every process that runs entries:
   events, and how many XLA compilations ran,
 - the hand-coded derivatives, the checks of large inputs (projected), and the claims.
 
-Over several processes the seconds are summed over the processes (CPU time spent in
-each part), next to the run's wall time.
+The imports happen once, in the CLI's process, before the workers are forked; over several
+workers the seconds of the checks are summed over the workers, next to the run's wall time.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ class Profile:
 
 
 _ACTIVE: Profile | None = None
+_LISTENING = False  # JAX's listeners are registered once per process
 
 
 def active() -> Profile | None:
@@ -144,13 +145,16 @@ def import_backends(frameworks) -> None:
             if event == "/jax/compilation_cache/cache_hits" and _ACTIVE is not None:
                 _ACTIVE.counts["of which loaded from the persistent cache"] += 1
 
-        jax.monitoring.register_event_duration_secs_listener(on_duration)
-        jax.monitoring.register_event_listener(on_event)
+        global _LISTENING
+        if not _LISTENING:
+            jax.monitoring.register_event_duration_secs_listener(on_duration)
+            jax.monitoring.register_event_listener(on_event)
+            _LISTENING = True
 
 
 def table(profile: Profile, wall: float, processes: int) -> str:
     """The profile as text: one line per part, its seconds and its share."""
-    where = "in this process" if processes == 1 else f"summed over {processes} worker processes"
+    where = "in one process" if processes == 1 else f"the imports before the fork, the checks summed over {processes} worker processes"
     parts = [k for k, _ in ROWS if k in profile.seconds and k not in _JAX_EVENTS.values()]
     total = sum(profile.seconds[k] for k in parts)
     other = profile.seconds.get("entries", 0.0) - sum(profile.seconds[k] for k in parts if not k.startswith("import"))
