@@ -110,7 +110,12 @@ def main(argv=None) -> int:
     parser.add_argument("--base-commit", default="4aea328")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pytest", action="store_true", help="also time the test suites (minutes)")
+    parser.add_argument("--from-json", action="store_true", help="only rewrite speed.md from the measurements in speed.json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        doc = json.loads((RESULTS / "speed.json").read_text(encoding="utf-8"))
+        (RESULTS / "speed.md").write_text(markdown(doc), encoding="utf-8")
+        return 0
 
     made = None
     base = args.base
@@ -196,6 +201,11 @@ def markdown(doc: dict) -> str:
             f"| {label} | {o['median']:.1f} s ({o['min']:.1f} – {o['max']:.1f}) | {n['median']:.1f} s ({n['min']:.1f} – {n['max']:.1f}) "
             f"| {q['median']:.2f}× ({q['low']:.2f} – {q['high']:.2f}) |"
         )
+    goals = {"cold": 0.4, "warm": 0.5}
+    lines += ["", "Against the goals (new/old of the median wall times):"]
+    for phase, goal in goals.items():
+        got = r[phase]["median"]
+        lines.append(f"- {phase}: {got:.2f}× against a goal of ≤ {goal}×: {'met' if got <= goal else 'missed'}.")
     same = doc["same_report_in_one_process"]
     lines += [
         "",

@@ -57,6 +57,11 @@ def jobs_for(n_entries: int) -> int:
 
 
 def _init() -> None:
+    torch = sys.modules.get("torch")
+    if torch is not None and _STATE.get("threads"):
+        # the workers share the cores: one torch thread pool per core, not per worker
+        # (oversubscribed pools spin and burn the cores the other workers need)
+        torch.set_num_threads(_STATE["threads"])
     if _STATE.get("init") is not None:
         _STATE["init"]()
 
@@ -76,7 +81,7 @@ def run_all(items, run_one, jobs: int, init=None):
         for item in items:
             yield run_one(item)
         return
-    _STATE.update(run_one=run_one, items=items, init=init)
+    _STATE.update(run_one=run_one, items=items, init=init, threads=max(1, cores() // jobs))
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_init) as pool:
             yield from pool.imap(_work, range(len(items)), chunksize=1)
