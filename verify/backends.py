@@ -16,6 +16,7 @@ tuple with one array per ``wrt`` argument (first-order kinds) or one array.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -23,41 +24,91 @@ import numpy as np
 
 warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=DeprecationWarning)
 
+# Neither JAX nor torch is imported here: a run that selects only the finite differences
+# (``--backend fd``) imports neither, and a run imports each on its first use. JAX reads
+# its configuration from the environment when it is imported (the JAX_* variables below);
+# if it is already imported, the same options are set through jax.config instead.
+# Compiling the jitted references is most of a run's time; XLA's persistent cache keeps
+# the executables across runs (keyed by the computation, so a changed primal recompiles).
+_CACHE = os.environ.get("CALCULUS_FOR_ML_JAX_CACHE", str(Path.home() / ".cache" / "calculus-for-ml" / "jax"))
+_JAX_OPTIONS = {"jax_enable_x64": True}
+if _CACHE:
+    _JAX_OPTIONS.update({
+        "jax_compilation_cache_dir": _CACHE,
+        "jax_persistent_cache_min_compile_time_secs": 0.0,
+        "jax_persistent_cache_min_entry_size_bytes": 0,
+    })
+
+
+def _configure_jax(jax) -> None:
+    for name, value in _JAX_OPTIONS.items():
+        if getattr(jax.config, name) != value:
+            jax.config.update(name, value)
+
+
+if "jax" in sys.modules:  # imported before this module: configure it now
+    _configure_jax(sys.modules["jax"])
+else:  # configured by its own import, wherever that happens (the engine imports jax.numpy)
+    for _name, _value in _JAX_OPTIONS.items():
+        os.environ[_name.upper()] = str(int(_value)) if isinstance(_value, bool) else str(_value)
+
+
+def _jax():
+    """JAX, imported on first use, with float64 and the compilation cache configured."""
+    import jax
+
+    _configure_jax(jax)
+    return jax
+
+
+def _torch():
+    """torch, imported on first use (with torch.func)."""
+    import torch
+    import torch.func  # noqa: F401
+
+    return torch
+
+
+_IMPORT_ERRORS: dict[str, BaseException] = {}  # framework -> why it could not be imported
+_IMPORTERS = {"jax": _jax, "torch": _torch}
+
+
+def preload(frameworks) -> None:
+    """Import what a run over ``frameworks`` (jax, torch, fd) uses."""
+    import scipy.differentiate  # noqa: F401
+
+    if "torch" in frameworks:
+        _torch()
+    if "jax" in frameworks:
+        _jax()
+        import jax.numpy  # noqa: F401
+
+
 from .linalg import contract_jvp, contract_vjp  # noqa: E402
 from .tolerances import ComparisonError  # noqa: E402
 
 FRAMEWORKS = ("jax", "torch")
 DISPLAY = {"jax": "JAX", "torch": "torch"}
-_IMPORT_ERRORS: dict[str, BaseException] = {}  # framework -> why it could not be imported
 
-try:
-    import jax  # noqa: E402
-except Exception as exc:  # not installed (ImportError) or a broken install
-    jax = jnp = None
-    _IMPORT_ERRORS["jax"] = exc
-else:
-    jax.config.update("jax_enable_x64", True)
-    # Compiling the jitted references is most of a run's time; XLA's persistent cache keeps
-    # the executables across runs (keyed by the computation, so a changed primal recompiles).
-    _CACHE = os.environ.get("CALCULUS_FOR_ML_JAX_CACHE", str(Path.home() / ".cache" / "calculus-for-ml" / "jax"))
-    if _CACHE:
-        jax.config.update("jax_compilation_cache_dir", _CACHE)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    import jax.numpy as jnp  # noqa: E402
 
-try:
-    import torch  # noqa: E402
-    import torch.func  # noqa: E402
-except Exception as exc:
-    torch = None
-    _IMPORT_ERRORS["torch"] = exc
+_IMPORTABLE: dict[str, bool] = {}
+
+
+def _importable(framework: str) -> bool:
+    """Import a framework once (it is needed anyway when this is asked); remember a failure."""
+    if framework not in _IMPORTABLE:
+        try:
+            _IMPORTERS[framework]()
+        except Exception as exc:  # not installed (ImportError) or a broken install
+            _IMPORT_ERRORS[framework] = exc
+        _IMPORTABLE[framework] = framework not in _IMPORT_ERRORS
+    return _IMPORTABLE[framework]
 
 
 def unavailable(frameworks=FRAMEWORKS) -> dict[str, str]:
     """{framework: why it cannot be used} for those of ``frameworks`` (names among jax,
     torch; others such as fd are ignored) whose import failed; empty when all import."""
-    return {fw: _why(fw) for fw in frameworks if fw in _IMPORT_ERRORS}
+    return {fw: _why(fw) for fw in frameworks if fw in FRAMEWORKS and not _importable(fw)}
 
 
 def _why(framework: str) -> str:
@@ -86,24 +137,45 @@ def missing_note(frameworks, *, fd_only: bool = False) -> str:
     return f"{reasons}: checked {what} ({hint})"
 
 
+def _version(module: str) -> str:
+    """A package's version: its ``__version__`` once imported, else its installed metadata
+    (the same string, without paying for the import)."""
+    if module in _IMPORT_ERRORS:
+        return None  # not available: null in the report
+    if module in sys.modules:
+        return sys.modules[module].__version__
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return None
+
+
 def versions() -> dict:
     """The versions of the runtime packages; null for a framework that is not available."""
-    import array_api_compat
-    import scipy
-
+    jax_version = _version("jax")
+    if jax_version is None:
+        jaxlib = None
+    elif "jax" in sys.modules:
+        jax = sys.modules["jax"]
+        jaxlib = jax.lib.__version__ if hasattr(jax.lib, "__version__") else jax.__version__
+    else:
+        jaxlib = _version("jaxlib")
     return {
         "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "jax": None if jax is None else jax.__version__,
-        "jaxlib": None if jax is None else (jax.lib.__version__ if hasattr(jax.lib, "__version__") else jax.__version__),
-        "torch": None if torch is None else torch.__version__,
-        "array_api_compat": array_api_compat.__version__,
+        "scipy": _version("scipy"),
+        "jax": jax_version,
+        "jaxlib": jaxlib,
+        "torch": _version("torch"),
+        "array_api_compat": _version("array_api_compat"),
     }
 
 
 def _as_numpy(tree):
     if isinstance(tree, (tuple, list)):
         return tuple(_as_numpy(t) for t in tree)
+    torch = sys.modules.get("torch")
     if torch is not None and isinstance(tree, torch.Tensor):
         return tree.detach().cpu().numpy()
     return np.asarray(tree)
@@ -118,6 +190,7 @@ def _jit_or_eager(fn, *args):
     """jax.jit(fn)(*args): one compilation of the whole graph is several times faster
     than compiling each primitive eagerly; functions with value-dependent Python
     control flow cannot be traced, and run eagerly instead."""
+    jax = _jax()
     try:
         return jax.jit(fn)(*args)
     except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError, jax.errors.TracerIntegerConversionError):
@@ -126,6 +199,9 @@ def _jit_or_eager(fn, *args):
 
 def jax_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:
     """(reference, the JAX call used) for a kind in forward/reverse (or nested) mode."""
+    jax = _jax()
+    import jax.numpy as jnp
+
     if not jax.config.jax_enable_x64 and any(np.asarray(a).dtype == np.float64 for a in w):
         # jnp.asarray would silently round the float64 input to float32
         raise ComparisonError("JAX x64 is off: its reference is float32 (set jax_enable_x64 before any JAX array exists)")
@@ -168,11 +244,13 @@ def jax_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, st
 
 
 def _tensors(arrays):
+    torch = _torch()
     return tuple(torch.from_numpy(np.array(a, copy=True)) for a in arrays)
 
 
 def torch_func_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:
     """(reference, the torch.func call used)."""
+    torch = _torch()
     w = _tensors(w)
     argnums = tuple(range(len(w)))
     if probe is not None:
@@ -210,6 +288,7 @@ def torch_func_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[obj
 
 def torch_tape_reference(kind: str, fw, w: tuple, probe) -> tuple[object, str]:
     """(reference, the torch.autograd call used): the classic recorded tape."""
+    torch = _torch()
     leaves = tuple(t.requires_grad_() for t in _tensors(w))
     if probe is not None:
         probe = _tensors(probe) if isinstance(probe, tuple) else _tensors((probe,))[0]

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exercises", nargs="+", metavar=("CHAPTER", "FILE"),
                         help="grade the coding exercises of a chapter (02 or 02_multivariable_derivatives) in FILE (default: the chapter's starter.py)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the summary, print where the run's time went: imports (jax, torch, scipy), JAX tracing and "
+                             "compilation, each backend's checks, the finite differences, the hand-coded derivatives")
     return parser
 
 
@@ -189,6 +192,7 @@ def _refuse(args, mode: str, flags) -> None:
         "--list": args.list,
         "--show": bool(args.show),
         "--curriculum": args.curriculum,
+        "--profile": args.profile,
     }
     for flag in flags:
         if given[flag]:
@@ -326,13 +330,13 @@ def _validate(args) -> None:
                              "python -m verify --exercises 02 my_answers.py")
         if args.filters and len(args.exercises) == 1 and not args.list:
             raise UsageError(f"give the answers file after the chapter: python -m verify --exercises {args.exercises[0]} {args.filters[0]}")
-        _refuse(args, "--exercises", ["NAME_OR_CHAPTER filters", "--module", "--show", "--curriculum"])
+        _refuse(args, "--exercises", ["NAME_OR_CHAPTER filters", "--module", "--show", "--curriculum", "--profile"])
         if args.list:
             _refuse(args, "--exercises --list", ["--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
     elif args.curriculum:
-        _refuse(args, "--curriculum (it prints the curriculum's markdown table)", ["--json", "--module", "--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
+        _refuse(args, "--curriculum (it prints the curriculum's markdown table)", ["--json", "--module", "--seed", "--trials", "--backend", "--dtype", "-q/--quiet", "--profile"])
     elif args.list:
-        _refuse(args, "--list (it runs no check)", ["--seed", "--trials", "--backend", "--dtype", "-q/--quiet"])
+        _refuse(args, "--list (it runs no check)", ["--seed", "--trials", "--backend", "--dtype", "-q/--quiet", "--profile"])
     elif args.show:
         _refuse(args, "--show (it prints every check)", ["-q/--quiet"])
     _check_json_path(args.json)
@@ -435,12 +439,45 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
     if not args.quiet and not args.show:
         print(report.header(width), file=out, flush=True)
-    results, notes = [], {}
-    for entry in runnable:
+    profile = None
+    if args.profile:
+        from . import profile as profiling
+
+        profile = profiling.install()
+
+    def init():
+        """Import the frameworks the run uses (timed with --profile): before the workers
+        are forked, so that they are imported once, not once per worker."""
+        if profile is not None:
+            profiling.import_backends(frameworks)
+        elif jobs > 1:
+            backends.preload(frameworks)
+
+    def run_one(entry):
+        entry_start = time.perf_counter()
         entry_frameworks, note = frameworks, ""
         if args.module:  # a user's numpy-only function is checked by the backends it runs on
             entry_frameworks, note = _frameworks_it_runs_on(entry, frameworks)
         result = _keep_selected(run_entry(entry, seed=seed, trials=trials, frameworks=entry_frameworks, dtype=dtype), checks)
+        if profile is None:
+            return result, note, None
+        profile.add("entries", time.perf_counter() - entry_start)
+        return result, note, profile.take()
+
+    from . import parallel
+
+    try:
+        jobs = parallel.jobs_for(len(runnable))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    results, notes, totals = [], {}, None
+    init()
+    if profile is not None:
+        totals = type(profile)()
+        totals.merge(profile.take())
+    for entry, (result, note, spent) in zip(runnable, parallel.run_all(runnable, run_one, jobs)):
+        if spent is not None:
+            totals.merge(spent)
         results.append(result)
         notes[entry.name] = [n for n in (missing_note, note) if n]  # the JSON report keeps both
         if args.show:
@@ -456,7 +493,10 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         print(f"note: {len(not_run)} selected claim{'' if one else 's'} {'needs' if one else 'need'} {lacking_names} and "
               f"{'was' if one else 'were'} not run: {', '.join(e.name for e in not_run)}", file=out)
     claims = any(isinstance(e, Claim) for e in runnable)
-    print(report.summary(results, time.perf_counter() - start, dtype=dtype, trials=trials, backends=backends_label(checks), claims=claims), file=out)
+    wall = time.perf_counter() - start
+    print(report.summary(results, wall, dtype=dtype, trials=trials, backends=backends_label(checks), claims=claims), file=out)
+    if profile is not None:
+        print(profiling.table(totals, wall, jobs), file=out)
     if args.json is not None:
         doc = report.document(results, seed=seed, trials=trials, dtype=dtype, frameworks=checks, versions=backends.versions(), notes=notes)
         _write_json(args.json, doc)

@@ -1,0 +1,234 @@
+"""The speed of ``python -m verify`` (and optionally of the test suite): a reference commit
+against this checkout, measured side by side in one run.
+
+    python benchmarks/speed.py [--base DIR | --base-commit 4aea328] [--rounds 3] [--pytest]
+
+The reference commit's code is checked out in a temporary git worktree (or ``--base``
+names one) and run with this checkout's Python, each side from its own folder so that it
+imports its own code. Each round runs, alternating which side goes first:
+- cold: ``python -m verify -q`` with an empty JAX compilation cache
+  (CALCULUS_FOR_ML_JAX_CACHE pointing at a new temporary folder),
+- warm: the same command again on that now filled cache.
+The medians, the spread (min and max) and the ratios new/old of the medians go to
+benchmarks/results/speed.md and speed.json, with the machine's load average during the
+runs: the machine may be shared, so only runs interleaved like these compare.
+
+The report of the new code is also compared byte for byte with itself run in one process
+(CALCULUS_FOR_ML_JOBS=1: no worker processes), the run its speedups must not change.
+
+``--pytest`` also times the test suites: the reference's ``python -m pytest`` against this
+checkout's ``python -m pytest -n auto`` (what ``make test`` runs), whole and on the test
+files both have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PY = sys.executable
+
+
+def _env(cache: str | None = None, jobs: str | None = None) -> dict:
+    env = dict(os.environ)
+    for name in list(env):
+        if name.startswith("JAX_"):  # a parent's JAX configuration must not leak in
+            del env[name]
+    env.pop("CALCULUS_FOR_ML_JOBS", None)
+    if cache is not None:
+        env["CALCULUS_FOR_ML_JAX_CACHE"] = cache
+    if jobs is not None:
+        env["CALCULUS_FOR_ML_JOBS"] = jobs
+    return env
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(cmd, cwd, env) -> tuple[float, float, subprocess.CompletedProcess]:
+    """(wall seconds, 1-minute load average at the end, the process); the process's CPU
+    seconds (its own and its children's, user + system) in ``proc.cpu_seconds``."""
+    start, cpu = time.perf_counter(), _cpu()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    proc.cpu_seconds = _cpu() - cpu
+    if proc.returncode not in (0,):
+        raise SystemExit(f"{' '.join(cmd)} in {cwd} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return seconds, os.getloadavg()[0], proc
+
+
+def verify_round(side: str, code: Path, samples: dict, loads: list) -> None:
+    with tempfile.TemporaryDirectory(prefix=f"jax-cache-{side}-") as cache:
+        for phase in ("cold", "warm"):
+            seconds, load, proc = timed([PY, "-m", "verify", "-q"], code, _env(cache))
+            samples[f"{side} {phase}"].append(seconds)
+            samples[f"{side} {phase} cpu"].append(proc.cpu_seconds)
+            loads.append(load)
+            print(f"  {side:<3} {phase}: {seconds:6.2f} s wall, {proc.cpu_seconds:6.2f} s CPU (load {load:.2f})", flush=True)
+
+
+def same_report() -> dict:
+    """The JSON report of this checkout over worker processes and in one process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for label, jobs in (("workers", None), ("one process", "1")):
+            path = Path(tmp) / f"{label.replace(' ', '_')}.json"
+            timed([PY, "-m", "verify", "-q", "--json", str(path)], ROOT, _env(str(Path(tmp) / "cache"), jobs))
+            paths[label] = path.read_bytes()
+        return {"identical": paths["workers"] == paths["one process"], "bytes": len(paths["workers"])}
+
+
+def stats(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
+
+
+def ratio(new: dict, old: dict) -> dict:
+    """new/old of the medians, and the range it spans from the extremes of each side."""
+    return {"median": new["median"] / old["median"], "low": new["min"] / old["max"], "high": new["max"] / old["min"]}
+
+
+def test_files(folder: Path) -> set[str]:
+    return {p.name for p in (folder / "tests").glob("test_*.py")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", type=Path, help="a checkout of the reference commit (default: a temporary git worktree of --base-commit)")
+    parser.add_argument("--base-commit", default="4aea328")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pytest", action="store_true", help="also time the test suites (minutes)")
+    parser.add_argument("--from-json", action="store_true", help="only rewrite speed.md from the measurements in speed.json")
+    args = parser.parse_args(argv)
+    if args.from_json:
+        doc = json.loads((RESULTS / "speed.json").read_text(encoding="utf-8"))
+        (RESULTS / "speed.md").write_text(markdown(doc), encoding="utf-8")
+        return 0
+
+    made = None
+    base = args.base
+    if base is None:
+        made = Path(tempfile.mkdtemp(prefix="speed-base-")) / "base"
+        subprocess.run(["git", "worktree", "add", "--detach", str(made), args.base_commit], cwd=ROOT, check=True, capture_output=True)
+        base = made
+    venv = base / ".venv"
+    if not venv.exists() and (ROOT / ".venv").exists():
+        venv.symlink_to((ROOT / ".venv").resolve())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=base, capture_output=True, text=True).stdout.strip()
+    new_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    try:
+        samples = {f"{s} {p}{c}": [] for s in ("old", "new") for p in ("cold", "warm") for c in ("", " cpu")}
+        loads = [os.getloadavg()[0]]
+        for r in range(args.rounds):
+            print(f"round {r + 1}/{args.rounds}", flush=True)
+            order = [("old", base), ("new", ROOT)]
+            for side, code in (order if r % 2 == 0 else order[::-1]):
+                verify_round(side, code, samples, loads)
+        verify = {k: stats(v) for k, v in samples.items()}
+        ratios = {phase: ratio(verify[f"new {phase}"], verify[f"old {phase}"]) for phase in ("cold", "warm", "cold cpu", "warm cpu")}
+        report = same_report()
+        suites = None
+        if args.pytest:
+            common = sorted(test_files(base) & test_files(ROOT))
+            suites = {}
+            runs = {
+                "old, whole suite": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"], base),
+                "new, whole suite": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"], ROOT),
+                "old, common files": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], base),
+                "new, common files": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], ROOT),
+            }
+            for label, (cmd, cwd) in runs.items():
+                start = time.perf_counter()
+                proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
+                seconds = time.perf_counter() - start
+                loads.append(os.getloadavg()[0])
+                tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+                suites[label] = {"seconds": seconds, "exit": proc.returncode, "summary": tail}
+                print(f"  {label}: {seconds:.1f} s, exit {proc.returncode}: {tail}", flush=True)
+            suites["common files"] = common
+    finally:
+        if made is not None:
+            subprocess.run(["git", "worktree", "remove", "--force", str(made)], cwd=ROOT, capture_output=True)
+
+    doc = {
+        "old": commit, "new": new_commit, "rounds": args.rounds, "python": platform.python_version(),
+        "cores": os.cpu_count(), "load_average_1min": {"min": min(loads), "median": statistics.median(loads), "max": max(loads)},
+        "verify": verify, "ratios": ratios, "same_report_in_one_process": report, "pytest": suites,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "speed.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "speed.md").write_text(markdown(doc), encoding="utf-8")
+    print(markdown(doc))
+    return 0
+
+
+def markdown(doc: dict) -> str:
+    v, r, load = doc["verify"], doc["ratios"], doc["load_average_1min"]
+    lines = [
+        "# Speed: `python -m verify`, before and after",
+        "",
+        f"Written by `python benchmarks/speed.py`: commit {doc['old']} (old) against {doc['new']} (new), "
+        f"{doc['rounds']} interleaved rounds on a {doc['cores']}-core machine (Python {doc['python']}). "
+        "Each round runs `python -m verify -q` cold (an empty JAX compilation cache) and then warm (the cache the cold run filled), "
+        "alternating which side goes first. Every identity and every check: the new code checks more identities than the old one.",
+        "",
+        f"The machine was shared while this ran: its 1-minute load average was {load['min']:.2f} to {load['max']:.2f} "
+        f"(median {load['median']:.2f}) on {doc['cores']} cores, so the runs competed for the cores and the spread below is wide.",
+        "",
+        "Wall time is what a user waits; CPU time (user + system, the process and its workers) is what the run costs the machine, "
+        "and is less sensitive to the other load. The range of a ratio goes from the new side's fastest over the old side's "
+        "slowest to the new side's slowest over the old side's fastest.",
+        "",
+        "| run | old median (min – max) | new median (min – max) | new/old of the medians (range) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for phase in ("cold", "warm", "cold cpu", "warm cpu"):
+        o, n, q = v[f"old {phase}"], v[f"new {phase}"], r[phase]
+        label = phase.replace(" cpu", ", CPU time") if "cpu" in phase else f"{phase}, wall time"
+        lines.append(
+            f"| {label} | {o['median']:.1f} s ({o['min']:.1f} – {o['max']:.1f}) | {n['median']:.1f} s ({n['min']:.1f} – {n['max']:.1f}) "
+            f"| {q['median']:.2f}× ({q['low']:.2f} – {q['high']:.2f}) |"
+        )
+    goals = {"cold": 0.4, "warm": 0.5}
+    lines += ["", "Against the goals (new/old of the median wall times):"]
+    for phase, goal in goals.items():
+        got = r[phase]["median"]
+        lines.append(f"- {phase}: {got:.2f}× against a goal of ≤ {goal}×: {'met' if got <= goal else 'missed'}.")
+    same = doc["same_report_in_one_process"]
+    lines += [
+        "",
+        f"The new code's JSON report over worker processes and in one process (`CALCULUS_FOR_ML_JOBS=1`): "
+        f"{'identical, byte for byte' if same['identical'] else 'DIFFERENT'} ({same['bytes']} bytes).",
+    ]
+    if doc.get("pytest"):
+        p = doc["pytest"]
+        lines += [
+            "",
+            "## The test suite",
+            "",
+            "Old: `python -m pytest`; new: `python -m pytest -n auto` (what `make test` runs). One run each.",
+            "",
+            "| suite | old | new | new/old |",
+            "| --- | --- | --- | --- |",
+        ]
+        for part in ("whole suite", "common files"):
+            o, n = p[f"old, {part}"], p[f"new, {part}"]
+            lines.append(f"| {part} | {o['seconds']:.1f} s ({o['summary']}) | {n['seconds']:.1f} s ({n['summary']}) | {n['seconds'] / o['seconds']:.2f}× |")
+        lines += ["", f"Common files: {', '.join(p['common files'])}."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
