@@ -94,7 +94,7 @@ def test_exit_one_when_a_check_fails(monkeypatch, capsys):
     assert main(["exponential"]) == 1
     out = capsys.readouterr().out
     assert "exponential [jax, forward]: FAIL: max relative error" in out
-    assert "1 identities FAIL" in out
+    assert "1 identity FAIL" in out
 
 
 # --------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_cli_checks_without_a_missing_framework_and_says_so(tmp_path, missing):
     for column in COLUMNS[missing]:  # the missing framework's columns did not run
         end = header.index(column) + len(column)
         assert row[end - 1] == "-", (column, row)
-    assert "1 identities, " in lines[-1] and ("torch" not in lines[-1].split("(")[-1]) == (missing == "torch")
+    assert "1 identity, " in lines[-1] and ("torch" not in lines[-1].split("(")[-1]) == (missing == "torch")
 
 
 @pytest.mark.parametrize("missing", ["torch", "jax"])

@@ -63,7 +63,7 @@ def test_cli_exits_1_and_names_the_failed_check(tmp_path, capsys):
     assert main(["--module", str(write(tmp_path, USER_FILE.format(factor=2.9)))]) == EXIT_FAIL
     out = capsys.readouterr().out
     assert "cube [jax, forward]: FAIL: max relative error" in out
-    assert "tanh_loss" in out and "1 identities FAIL" in out
+    assert "tanh_loss" in out and "1 identity FAIL" in out
 
 
 def test_cli_filters_by_declared_name(tmp_path, capsys):

@@ -65,14 +65,19 @@ def configuration(dtype: str = "float64", trials: int = 1, backends: str = "jax+
     return ", ".join(parts)
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def summary(results: list[EntryResult], seconds: float, *, dtype: str = "float64", trials: int = 1,
             backends: str = "jax+torch+fd", claims: bool = False) -> str:
     checks = sum(len(r.checks) for r in results)
     failed_checks = sum(len(r.failures) for r in results)
     failed = sum(not r.passed for r in results)
-    status = "all pass" if failed == 0 else f"{failed} identities FAIL"
+    status = "all pass" if failed == 0 else f"{_count(failed, 'identity', 'identities')} FAIL"
     config = configuration(dtype, trials, backends, claims)
-    return f"{len(results)} identities, {checks} checks, {failed_checks} failed checks: {status} ({config}, {seconds:.1f} s)"
+    return (f"{_count(len(results), 'identity', 'identities')}, {_count(checks, 'check')}, "
+            f"{_count(failed_checks, 'failed check')}: {status} ({config}, {seconds:.1f} s)")
 
 
 def document(results: list[EntryResult], *, seed: int, trials: int, dtype: str, frameworks, versions: dict, notes: dict | None = None) -> dict:
