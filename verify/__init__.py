@@ -4,7 +4,7 @@
 The registry lives in verify/identities/, the engine in verify/engine.py.
 """
 
-__all__ = ["check", "CheckReport", "VerificationError"]
+__all__ = ["check", "CheckReport", "VerificationError", "UsageError"]
 
 
 def __getattr__(name):
