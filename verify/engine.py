@@ -512,7 +512,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                 result.error, result.passed = off, ok
                 result.method += f"; at a kink of f, judged by the one-sided derivatives ({found.summary})"
                 if ok:
-                    note = f"f has a kink at this input: the hand-coded value is a valid subgradient (left {found.left:.6g}, right {found.right:.6g}; {found.summary})"
+                    note = f"f has a kink at this input: the hand-coded value is a valid subgradient (left {found.left:.6g}, right {found.right:.6g}) {found.where}"
                     if note not in notes:
                         notes.append(note)
                 elif outside > 0:

@@ -278,6 +278,7 @@ class Kink:
     summary: str
     left: float = 0.0
     right: float = 0.0
+    where: str = ""  # along which input, with the steps
 
 
 def kink(kind: str, function, args: tuple, wrt: tuple, probe) -> str:
@@ -340,11 +341,11 @@ def kink_intervals(kind: str, function, args: tuple, wrt: tuple, probe) -> Kink 
     if worst is None:
         return None
     _, left_k, right_k, label, h = worst
-    summary = (f"one-sided derivatives differ (left {left_k:.6g}, right {right_k:.6g}) {label} "
-               f"(one-sided quotients, steps {h:.0e} and {h / 2:.0e})")
+    where = f"{label} (one-sided quotients, steps {h:.0e} and {h / 2:.0e})"
+    summary = f"one-sided derivatives differ (left {left_k:.6g}, right {right_k:.6g}) {where}"
     if kind == "jvp":
-        (_, _, _, _, left, right, _), mask = quotients[0], masks[0]
-        return Kink(np.minimum(left, right), np.maximum(left, right), mask, summary, left_k, right_k)
+        (_, _, _, left, right, _, _), mask = quotients[0], masks[0]
+        return Kink(np.minimum(left, right), np.maximum(left, right), mask, summary, left_k, right_k, where)
     lower, upper, kinked = [], [], []
     for position, i in enumerate(wrt):
         shape = args[i].shape
@@ -364,4 +365,4 @@ def kink_intervals(kind: str, function, args: tuple, wrt: tuple, probe) -> Kink 
             lower.append(np.minimum(left, right).reshape(out_shape + shape))
             upper.append(np.maximum(left, right).reshape(out_shape + shape))
             kinked.append(mask.reshape(out_shape + shape))
-    return Kink(tuple(lower), tuple(upper), tuple(kinked), summary, left_k, right_k)
+    return Kink(tuple(lower), tuple(upper), tuple(kinked), summary, left_k, right_k, where)
