@@ -248,6 +248,22 @@ def test_projected_check_fails_a_value_outside_the_interval_at_kinks(kinked):
     assert inside.passed and any("valid subgradient" in n for n in inside.notes)
 
 
+def test_projected_check_fails_a_tie_weight_outside_the_interval(kinked):
+    """Max-pooling's ties: weights 1.5 and 0 are outside [0, 1]. Summed over thousands of
+    ties, values above and below their intervals cancel; the outputs judged one at a time
+    catch it."""
+    function, _, x, kind = kinked["max_pool"]
+
+    def tie_weight(x, cotangent):
+        pairs = x.reshape(-1, 2)
+        first, tie = pairs[:, 0] >= pairs[:, 1], pairs[:, 0] == pairs[:, 1]
+        return np.stack([cotangent * np.where(tie, 1.5, first), cotangent * ~first], axis=1).reshape(-1)
+
+    result = verify.check(function, tie_weight, x, kind=kind)
+    assert not any(c.passed for c in result.checks)
+    assert all(c.reason.startswith("not a valid subgradient at the kinks of f") for c in result.checks), result.message()
+
+
 # --------------------------------------------------------------------------------------
 # Test-point adequacy: inputs at which common wrong formulas give the right numbers
 # --------------------------------------------------------------------------------------

@@ -471,6 +471,7 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
 # --------------------------------------------------------------------------------------
 
 KINK_ROUNDING_FACTOR = 4.0  # a jump must exceed this many times the quotients' rounding
+SINGLE_OUTPUT_PROBES = 8  # kinked outputs also judged one at a time, per probe
 
 
 @dataclass(frozen=True)
@@ -552,11 +553,17 @@ def _richardson_spread(entry: Identity, args: tuple, p: Probe) -> float:
 def _judge_at_kinks(entry: Identity, spec, args: tuple, out, draws: list, hands: list, r, cache: dict, notes: list) -> None:
     """Re-judge a failed projected check where f has kinks along the probe's v.
 
-    Off the kinked outputs (u set to 0 there), the check's own reference and tolerance;
-    on them, Σᵢ uᵢ (J v)ᵢ of the hand-coded derivative must lie in the range that the
-    one-sided intervals allow. A finite-difference check that fails where f is only C¹
-    (Huber: a jump in f'') passes within ORACLE_ESTIMATE_FACTOR times its own error
-    estimate, as on the dense path."""
+    Off the kinked outputs (u set to 0 there; for finite differences also the outputs whose
+    steps straddle a kink), the check's own reference and tolerance. On them, Σᵢ wᵢ (J v)ᵢ of
+    the hand-coded derivative must lie in the range that the one-sided intervals allow, for
+    w = u, w = the sign of each interval's midpoint, and w = each of SINGLE_OUTPUT_PROBES
+    kinked outputs alone. A value outside its interval at one output among thousands can
+    still hide (a projection dilutes it, as it dilutes any single-entry error).
+
+    Without a kink, a finite-difference check that fails where f is only C¹ (a Huber loss:
+    f'' jumps within the steps, central differences are O(h)) passes within
+    ORACLE_ESTIMATE_FACTOR times the change of its extrapolated value from steps (h, h/2)
+    to (h/2, h/4), as the dense path widens by its oracle's estimate."""
     from .oracles import SUBGRADIENT_TOLERANCE
     from .tolerances import ORACLE_ESTIMATE_FACTOR
 
@@ -598,6 +605,20 @@ def _judge_at_kinks(entry: Identity, spec, args: tuple, out, draws: list, hands:
                 ranges.insert(0, (on, lo, hi))
             else:
                 ranges.append((on, lo, hi))
+        # and a few kinked outputs one at a time (u = a unit vector): a sum over thousands of
+        # outputs lets values outside their intervals on both sides cancel; one output cannot
+        rows = np.flatnonzero(k.reshape(-1))
+        for row in np.random.default_rng(rows.size).choice(rows, size=min(SINGLE_OUTPUT_PROBES, rows.size), replace=False):
+            unit = np.zeros(k.size)
+            unit[row] = 1.0
+            unit = unit.reshape(k.shape)
+            value = hand_coded(entry, args, [Probe(unit, p.v, rms(unit), p.rms_v)])[0]
+            lo, hi = float(found.lower.flat[row]), float(found.upper.flat[row])
+            slack = SUBGRADIENT_TOLERANCE * max(abs(lo), abs(hi)) + float(found.rounding.flat[row] + 2 * found.error.flat[row])
+            excess = max(lo - value, value - hi)
+            if excess > slack:
+                worst_outside = max(worst_outside, excess / max(abs(lo), abs(hi), np.finfo(np.float64).tiny))
+                ranges.insert(0, (value, lo, hi))
         kinked_outputs = max(kinked_outputs, int(np.count_nonzero(k)))
     if not found_any:
         if spec.framework == "fd":  # no kink: is f only C¹ within the steps (Huber)? Ask the differences themselves
@@ -614,7 +635,7 @@ def _judge_at_kinks(entry: Identity, spec, args: tuple, out, draws: list, hands:
         r.reason = f"max relative error {worst_off:.2e} > tolerance {r.tolerance:.0e} away from the kinks of f ({where})"
     elif worst_outside > 0:
         on, lo, hi = ranges[0]
-        r.reason = (f"not a valid subgradient at the kinks of f: over the kinked outputs the hand-coded Σ wᵢ (J v)ᵢ is {on:.6g}, "
+        r.reason = (f"not a valid subgradient at the kinks of f: over kinked outputs the hand-coded Σ wᵢ (J v)ᵢ is {on:.6g}, "
                     f"outside the range [{lo:.6g}, {hi:.6g}] that the one-sided derivatives allow ({where})")
     else:
         r.passed = True
