@@ -2,10 +2,20 @@
 
 ``run_entry`` draws inputs with the entry's sampler (seeded by the global seed, the
 entry's name and the trial number, so filtering does not change the draws), validates
-them, calls the hand-coded derivative once, and compares it with every reference
-(JAX, torch.func, the torch.autograd tape, finite differences, the complex step) using
-the one metric of ``verify.tolerances``. Nothing escapes as a traceback: any exception
-becomes a FAIL of the check it happened in, with a one-line reason.
+them, calls the hand-coded derivative (twice, on two copies: the nondeterminism verdict),
+and compares it with every reference (JAX, torch.func, the torch.autograd tape, finite
+differences, the complex step) using the one metric of ``verify.tolerances``. Nothing
+escapes as a traceback: any exception becomes a FAIL of the check it happened in, with a
+one-line reason (a UsageError is raised instead when the caller asks, as verify.check does).
+
+Traps that do not depend on the values: every call of the primal and of the derivative
+gets fresh copies of its inputs (``Guarded``), so no call moves the point at which the
+next is evaluated; a write into an argument ("derivative writes into argument 0 (x)") and
+two calls that differ ("nondeterministic: ...") fail every check with their own reason,
+followed by what the comparison on copies found. At a kink of f (one-sided derivatives
+that differ: ``oracles.kink_intervals``), a check is judged off the kink by its reference
+and at it by the interval between the one-sided derivatives: a value inside is a valid
+subgradient, whichever subgradient JAX or torch chose.
 """
 
 from __future__ import annotations

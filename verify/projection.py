@@ -17,7 +17,8 @@ Cost: about what torch.autograd.gradcheck(fast_mode=True) spends. By default eac
 uses ONE probe pair (``probes=`` draws more): the forward-mode checks and the finite
 differences share one pair (u₁, v₁), the reverse-mode checks another, independent pair
 (u₂, v₂). The hand-coded derivative is called once for all backends (once per distinct
-pair for the jvp, vjp and hvp kinds), the primal's inputs are shared with torch without a
+pair for the jvp, vjp and hvp kinds; the engine runs each call twice on copies for its
+nondeterminism verdict), the primal's inputs are shared with torch without a
 copy, and each framework runs one forward-mode and one reverse-mode pass. In torch,
 torch.func.vjp and the torch.autograd tape run the same autograd engine, so projection
 mode merges them: its reverse-mode check ("torch.rev") runs on the tape, and there is no

@@ -57,8 +57,6 @@ TOLERANCES: dict[tuple[str, str], float] = {
     ("nondeterminism", "bfloat16"): 0.0,
 }
 
-DTYPES = tuple(dict.fromkeys(dtype for oracle, dtype in TOLERANCES if oracle == "autodiff"))
-
 
 ORACLE_ESTIMATE_FACTOR = 10.0
 """A finite-difference check passes when its error is within the table's value OR within
