@@ -392,3 +392,14 @@ def test_readme_traps_example_is_current():
     printed.append(f"UsageError: {caught.value}")
     expected = [line for line in block.splitlines() if not line.startswith((">>>", "..."))]
     assert printed == expected
+
+
+def test_a_derivative_returning_none_is_a_usage_error_on_the_projected_path_too():
+    x = np.random.default_rng(13).standard_normal(50)
+    with pytest.raises(verify.UsageError, match=r"^the derivative returned None \(missing return\?\)$"):
+        verify.check(cube_sum, lambda x: None, x, kind="gradient", projection=True)
+    from verify.api import user_identity
+    from verify.engine import run_entry
+
+    rows = run_entry(user_identity(cube_sum, lambda x: None, (x,), kind="gradient"), args=(x,), projection=True)
+    assert all(c.reason == "the derivative returned None (missing return?)" for c in rows.checks)  # the CLI's rows

@@ -240,6 +240,8 @@ class Guarded:
     def __call__(self, *inputs):
         copies = _copy(inputs)
         result = self.function(*copies)
+        if result is None and self.repeat:  # the derivative's guard
+            raise UsageError("the derivative returned None (missing return?)")
         self.writes.update(i for i, (before, after) in enumerate(zip(inputs, copies)) if _changed(before, after))
         if self.repeat:
             again = self.function(*_copy(inputs))
@@ -464,8 +466,10 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
 
             return finish(run_projected(guarded, args, out, rng, specs, dtype, trial, notes=notes))
         probe = draw_probe(entry, args, out, rng, dtype)
-    except UsageError:
-        raise
+    except UsageError as exc:
+        if raise_usage:
+            raise
+        return failed_all(str(exc))
     except BadInput as exc:
         return failed_all(str(exc))
     except FloatingPointError as exc:

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .linalg import contract_jvp
-from .registry import SECOND_ORDER_KINDS, Identity
+from .registry import SECOND_ORDER_KINDS, Identity, UsageError
 from .tolerances import ComparisonError, tolerance
 
 PROBES = 1  # probe pairs per mode (forward, reverse); see "What it catches" above
@@ -439,6 +439,8 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
             hand = hand_coded(entry, args, forward_draws + reverse_draws)
+    except UsageError:
+        raise  # the engine raises it or makes it every check's reason
     except ComparisonError as exc:
         return [result(s, reason=f"hand-coded derivative: {exc}") for s in specs]
     except Exception as exc:
