@@ -475,6 +475,11 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
 
 KINK_ROUNDING_FACTOR = 4.0  # a jump must exceed this many times the quotients' rounding
 SINGLE_OUTPUT_PROBES = 8  # kinked outputs also judged one at a time, per probe
+KINK_CLEAN_FACTOR = 100.0
+"""A kink's jump must exceed this many times the one-sided quotients' change from h/2 to h:
+0 on linear pieces (ReLU, max), O(h²) ≈ 1e-5 on curved ones, but O(h) and random in a sum
+over outputs whose steps straddle jumps of f'' (a Huber loss), which is no kink and whose
+autodiff checks must not be re-judged by an interval that wide."""
 
 
 @dataclass(frozen=True)
@@ -525,7 +530,7 @@ def kinks_along(entry: Identity, args: tuple, out, tangents: tuple) -> KinkAlong
     # ... and a jump well above the quotients' own uncertainty (their change from h/2 to h: 0 on
     # linear pieces, O(h²) on curved ones, O(h) and random where steps straddle jumps of f'')
     error = np.maximum(np.abs(right - right_half), np.abs(left - left_half))
-    kinked &= jump > 4 * error
+    kinked &= jump > KINK_CLEAN_FACTOR * error
     near = kinked | ((jump > KINK_ROUNDING_FACTOR * rounding) & (jump > KINK_TOLERANCE * row_scale))
     near |= (half_jump > KINK_ROUNDING_FACTOR * 2 * rounding) & (half_jump > KINK_TOLERANCE * np.maximum(np.abs(left_half), np.abs(right_half)))
     if not np.any(kinked):
