@@ -193,3 +193,22 @@ def test_importing_verify_does_not_import_jax_or_torch():
     code = "import sys, verify; verify.check; print('jax' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_argument_mistakes_are_usage_errors_raised_before_any_check():
+    """verify.UsageError is a ValueError; wrt, kind, dtype and the derivative's arity are
+    checked before anything runs (tests/test_traps.py has every case)."""
+    x, A = energy_args(np.random.default_rng(6))
+    calls = []
+
+    def counted(x, A):
+        calls.append(1)
+        return energy_gradient(x, A)
+
+    for options in ({"wrt": 5}, {"wrt": (0, 0)}, {"dtype": "float8"}, {"backends": ("tensorflow",)}):
+        with pytest.raises(verify.UsageError):
+            verify.check(energy, counted, x, A, kind="gradient", **options)
+    with pytest.raises(verify.UsageError, match="a hvp derivative is called as derivative"):
+        verify.check(energy, lambda x, A: x, x, A, kind="hvp")
+    assert calls == []
+    assert issubclass(verify.UsageError, ValueError)

@@ -106,16 +106,23 @@ def _elementwise(name, function, derivative, x):
         ("relu_where", _relu_where, lambda x: (x > 0) * 1.0, np.array([-0.5, 2.0, 0.0]), 0, 1, 2),
     ],
 )
-def test_non_differentiable_point_is_named_with_its_one_sided_derivatives(name, function, derivative, x, left, right, coordinate):
-    """At a kink autodiff frameworks still return a number (a subgradient of their
-    choice) and central differences average the two sides: only one-sided differences
-    tell that no derivative exists. The finite-difference check says so."""
+def test_a_subgradient_at_a_kink_passes_and_a_value_outside_fails_naming_the_interval(name, function, derivative, x, left, right, coordinate):
+    """At a kink autodiff frameworks return a subgradient of their choice and central
+    differences average the two sides: only one-sided differences tell the interval.
+    A hand-coded value inside it passes every check (a valid subgradient); one outside fails."""
     result = run_entry(_elementwise(name, function, derivative, x))
+    assert result.passed, result.message()
+    assert any(f"valid subgradient (left {left}, right {right}) along input {coordinate}" in n for n in result.notes), result.notes
     fd = next(c for c in result.checks if c.check == "fd")
-    assert not fd.passed and not result.passed
-    assert fd.reason.startswith(
-        f"f is not differentiable at this input: one-sided derivatives differ (left {left}, right {right}) along input {coordinate}"
-    ), fd.reason
+    assert f"one-sided derivatives differ (left {left}, right {right}) along input {coordinate}" in fd.method
+
+    def outside(x, derivative=derivative):  # 1 above the right derivative at the kink
+        return np.where(x == x[coordinate], right + 1.0, derivative(x))
+
+    wrong = run_entry(_elementwise(name, function, outside, x))
+    assert not any(c.passed for c in wrong.checks)
+    for check in wrong.checks:
+        assert f"is not a valid subgradient: it lies outside the one-sided derivatives' interval [{left}, {right}]" in check.reason, check.reason
 
 
 def test_kink_detection_is_silent_away_from_the_kink():
@@ -129,8 +136,11 @@ def test_kink_along_the_tangent_of_a_jvp():
     entry = Identity(name="abs_sum", chapter="03_directional_derivatives", statement="-", derivation="-",
                      function=lambda x: array_namespace(x).sum(_abs(x)), derivative=lambda x, t: np.sign(x) @ t,
                      kind="jvp", sample=lambda rng: (np.array([0.0, 1.0, -2.0]),))
-    fd = next(c for c in run_entry(entry).checks if c.check == "fd")
-    assert "not differentiable" in fd.reason and "along the tangent" in fd.reason
+    result = run_entry(entry)
+    assert result.passed and any("valid subgradient" in n and "along the tangent" in n for n in result.notes), result.message()
+    outside = dataclasses.replace(entry, derivative=lambda x, t: np.where(x == 0, 3.0, np.sign(x)) @ t)  # |x|'(0) = 3
+    for check in run_entry(outside).checks:
+        assert "is not a valid subgradient" in check.reason and "along the tangent" in check.reason, check.reason
 
 
 # --------------------------------------------------------------------------------------
@@ -195,7 +205,8 @@ CHECKS = [
     dict(name="int_input", function=cube, derivative=cube_derivative, kind="derivative", args=(np.array([1, 2]),)),
     dict(name="bool_input", function=cube, derivative=cube_derivative, kind="derivative", args=(np.array([True, False]),)),
     dict(name="complex_input", function=cube, derivative=cube_derivative, kind="derivative", args=(np.array([1.0 + 2j]),)),
-    dict(name="kink", function=absolute, derivative=np.sign, kind="derivative", args=(np.array([0.0, 2.0]),)),
+    dict(name="kink", function=absolute, derivative=lambda x: np.sign(x) + 2.0 * (x == 0), kind="derivative", args=(np.array([0.0, 2.0]),)),
+    dict(name="subgradient", function=absolute, derivative=np.sign, kind="derivative", args=(np.array([0.0, 2.0]),)),
     dict(name="singular", function=log_abs_det, derivative=lambda X: np.linalg.inv(X).T, kind="gradient", args=(np.array([[1.0, 2.0], [2.0, 4.0]]),)),
     dict(name="fine", function=cube, derivative=cube_derivative, kind="derivative", args=(np.array([0.5, -1.5]),)),
 ]
@@ -211,10 +222,11 @@ def test_cli_reports_bad_input_as_fail_rows_without_a_traceback(tmp_path):
     expected = {
         "nan_input": "contains NaN", "inf_input": "contains Inf", "empty_input": "is empty",
         "int_input": "dtype int64", "bool_input": "dtype bool", "complex_input": "is complex",
-        "kink": "f is not differentiable at this input", "singular": "the primal is NaN or Inf",
+        "kink": "is not a valid subgradient", "singular": "the primal is NaN or Inf",
     }
     for name, reason in expected.items():
         row = next(line for line in r.stdout.splitlines() if line.startswith(name))
         assert row.endswith("FAIL"), row
         assert f"{name} [" in r.stdout and reason in r.stdout, (name, reason)
-    assert next(line for line in r.stdout.splitlines() if line.startswith("fine")).endswith("PASS")
+    for name in ("fine", "subgradient"):
+        assert next(line for line in r.stdout.splitlines() if line.startswith(name)).endswith("PASS")

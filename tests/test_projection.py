@@ -53,7 +53,7 @@ def test_hand_coded_side_is_computed_once_for_every_backend():
 
     x = np.random.default_rng(11).standard_normal(50)
     assert verify.check(chain_energy, counted_gradient, x, kind="gradient", projection=True).passed
-    assert len(calls) == 1
+    assert len(calls) == 2  # once for every backend, once more on its own copies: the nondeterminism verdict
 
 
 def test_more_probe_pairs_on_request_and_forward_reverse_pairs_are_independent():

@@ -10,7 +10,7 @@ The runtime needs numpy, scipy and array-api-compat only. JAX and torch are extr
 installed is left out of the checks with a note, and asking for it is a usage error.
 """
 
-__all__ = ["check", "CheckReport", "VerificationError"]
+__all__ = ["check", "CheckReport", "VerificationError", "UsageError"]
 
 
 def __getattr__(name):

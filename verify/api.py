@@ -26,8 +26,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .engine import FRAMEWORK_CHOICES, EntryResult, failure_lines, run_entry
-from .registry import KINDS, Identity
+import inspect
+import numbers
+
+from .engine import FRAMEWORK_CHOICES, EntryResult, argument_names, describe_argument, failure_lines, run_entry
+from .registry import KINDS, PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Identity, UsageError
+from .tolerances import TOLERANCES
 
 USER_CHAPTER = "user"
 
@@ -36,11 +40,125 @@ class VerificationError(AssertionError):
     """A user's derivative failed a check; the message lists every failed check."""
 
 
+# --------------------------------------------------------------------------------------
+# Usage mistakes: one UsageError at once, before anything runs
+# --------------------------------------------------------------------------------------
+
+
+def _parameter_names(function) -> list[str]:
+    try:
+        return [p.name for p in inspect.signature(function).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
+
+
+def normalize_wrt(wrt, function, nargs: int, kind: str):
+    """wrt as the engine takes it (an int, or a tuple of distinct ints), or a UsageError.
+
+    An integer (np.int64 too) is an argument's position; a string is the name of one of
+    the primal's parameters."""
+
+    def one(w):
+        if isinstance(w, str):
+            names = _parameter_names(function)
+            if w not in names[:nargs]:
+                known = ", ".join(repr(n) for n in names[:nargs]) or "none that can be read"
+                raise UsageError(f"wrt={w!r}: the primal has no parameter named {w!r} among its {nargs} argument(s) ({known})")
+            return names.index(w)
+        if isinstance(w, bool) or not isinstance(w, numbers.Integral):
+            raise UsageError(f"wrt={w!r}: give an argument's position (an int) or name (a str), or a tuple of them")
+        w = int(w)
+        if not 0 <= w < nargs:
+            raise UsageError(f"wrt={w} is out of range: {nargs} argument(s) were given, positions 0 to {nargs - 1}")
+        return w
+
+    if isinstance(wrt, (tuple, list)):
+        if not wrt:
+            raise UsageError("wrt=() names no argument: give at least one position or name")
+        positions = tuple(one(w) for w in wrt)
+        if len(set(positions)) != len(positions):
+            raise UsageError(f"wrt={tuple(wrt)!r} names an argument twice")
+        if kind in SECOND_ORDER_KINDS and len(positions) != 1:
+            raise UsageError(f"a {kind} is taken with respect to one argument, not wrt={tuple(wrt)!r}")
+        return positions
+    return one(wrt)
+
+
+def check_signature(derivative, kind: str, nargs: int, multiple_wrt: bool) -> None:
+    """A UsageError when the derivative cannot be called as its kind calls it."""
+    if not callable(derivative):
+        raise UsageError(f"the derivative must be a function, not {type(derivative).__name__}")
+    try:
+        signature = inspect.signature(derivative)
+    except (TypeError, ValueError):
+        return  # a builtin without a readable signature: its call will tell
+    count = nargs + (kind in PROBED_KINDS)
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        params = [p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        takes = f"yours takes {len(params)} argument{'s' if len(params) != 1 else ''}"
+        if kind in PROBED_KINDS:
+            probe = PROBE_NAMES[kind] + ("s (a tuple, one per wrt argument)" if kind == "jvp" and multiple_wrt else "")
+            call = f"derivative(*args, {probe})"
+        else:
+            call = "derivative(*args)"
+        raise UsageError(f"a {kind} derivative is called as {call} with the {nargs} argument(s) given: {takes}") from None
+
+
+# --------------------------------------------------------------------------------------
+# Test-point adequacy: inputs at which common wrong formulas give the right numbers
+# --------------------------------------------------------------------------------------
+
+
+def adequacy_notes(function, args: tuple, wrt, out_shape=None) -> list[str]:
+    """Cheap, factual warnings about the given inputs (never a failure)."""
+    names = argument_names(function, len(args))
+    wrt = (wrt,) if isinstance(wrt, int) else tuple(wrt)
+    notes = []
+    arrays = []
+    for i, a in enumerate(args):
+        try:
+            a = np.asarray(a)
+        except Exception:
+            continue
+        if not np.issubdtype(a.dtype, np.number) or a.size == 0:
+            arrays.append(None)
+            continue
+        arrays.append(a)
+        what = describe_argument(i, names)
+        if a.ndim >= 2 and a.shape[-1] == a.shape[-2] and a.shape[-1] >= 2 and np.array_equal(a, np.swapaxes(a, -1, -2)) and not (np.all(a == 0) or np.all(a == 1)):
+            symbol = names[i] or "A"
+            notes.append(f"{what} is symmetric: a derivative that confuses {symbol} and {symbol}ᵀ "
+                         f"(or uses only its symmetric part) passes here")
+        if a.size > 1 and np.all(a == 0):
+            notes.append(f"{what} is all zeros: terms proportional to it (x vs x², a dropped product-rule term) cannot be told apart here")
+        elif a.size > 1 and np.all(a == 1):
+            notes.append(f"{what} is all ones: x, x², 1/x and sums over any of its axes agree here")
+        if i in wrt:
+            axes = [n for n in a.shape if n >= 2]
+            repeated = sorted({n for n in axes if axes.count(n) > 1})
+            if repeated:
+                notes.append(f"{what} has shape {a.shape}, two axes of length {repeated[0]}: a transposed result has the right shape here")
+    for i, a in enumerate(arrays):
+        for j in range(i + 1, len(arrays)):
+            b = arrays[j]
+            if a is not None and b is not None and a.ndim == b.ndim == 2 and a.shape[0] != a.shape[1] and a.shape == b.shape[::-1] and (i in wrt or j in wrt):
+                notes.append(f"{describe_argument(i, names)} and {describe_argument(j, names)} have transposed shapes {a.shape} and {b.shape}: "
+                             f"a derivative that swaps their roles has the right shape here")
+    if out_shape is not None and len([n for n in out_shape if n >= 2]) >= 2:
+        lengths = [n for n in out_shape if n >= 2]
+        repeated = sorted({n for n in lengths if lengths.count(n) > 1})
+        if repeated:
+            notes.append(f"f returns shape {tuple(out_shape)}, two axes of length {repeated[0]}: a transposed cotangent or result has the right shape here")
+    return notes
+
+
 def user_identity(function, derivative, args: tuple, *, kind: str, wrt=0, name: str | None = None, tolerance=None,
                   tolerance_reason: str = "", holomorphic: bool = False, fd_step: float = 0.05) -> Identity:
     """An Identity for a user's pair: its sampler returns the given arguments."""
     if kind not in KINDS:
-        raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise UsageError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
     name = name or getattr(function, "__name__", "function")
     args = tuple(args)
     if isinstance(tolerance, (int, float)):  # one value for every oracle
@@ -215,13 +333,20 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
     from .projection import PROJECTION_CHOICES
 
     if projection not in PROJECTION_CHOICES:
-        raise ValueError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
+        raise UsageError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
     if not example_args:
-        raise ValueError("give the example argument(s) at which to check the derivative")
+        raise UsageError("give the example argument(s) at which to check the derivative")
+    if kind not in KINDS:
+        raise UsageError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    if ("autodiff", str(dtype)) not in TOLERANCES:
+        known = ", ".join(dict.fromkeys(d for o, d in TOLERANCES if o == "autodiff"))
+        raise UsageError(f"dtype {dtype!r} has no row in the tolerance table (verify/tolerances.py): choose from {known}")
+    wrt = normalize_wrt(wrt, function, len(example_args), kind)
+    check_signature(derivative, kind, len(example_args), not isinstance(wrt, int))
     chosen = tuple(FRAMEWORK_CHOICES if backends is None else ((backends,) if isinstance(backends, str) else backends))
     unknown = [b for b in chosen if b not in FRAMEWORK_CHOICES]
     if unknown or not chosen:
-        raise ValueError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
+        raise UsageError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
     entry = user_identity(function, derivative, example_args, kind=kind, wrt=wrt, name=name, tolerance=tolerance,
                           tolerance_reason=tolerance_reason, holomorphic=holomorphic, fd_step=fd_step)
     args = tuple(np.asarray(a) if isinstance(a, (list, float, int)) else a for a in example_args)
@@ -245,7 +370,13 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
             notes.append(f"function does not run on {names} arrays: checked without {names}")
         if not chosen:
             chosen = ("fd",)
-    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection)
+    try:
+        out_shape = None if kind not in ("vjp", "jacobian") else np.shape(np.asarray(function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])))
+    except Exception:
+        out_shape = None
+    notes.extend(adequacy_notes(function, args, wrt, out_shape))
+    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection, raise_usage=True)
+    notes.extend(result.notes)
     if any(c.mode.endswith("projected") for c in result.checks):
         from .projection import PROBES
 

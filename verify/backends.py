@@ -177,6 +177,8 @@ def _as_numpy(tree):
         return tuple(_as_numpy(t) for t in tree)
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(tree, torch.Tensor):
+        if tree.dtype == torch.bfloat16:  # numpy has no bfloat16 of torch's: through float32
+            return tree.detach().cpu().float().numpy().astype("bfloat16")
         return tree.detach().cpu().numpy()
     return np.asarray(tree)
 
@@ -243,9 +245,16 @@ def jax_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, st
 # --------------------------------------------------------------------------------------
 
 
-def _tensors(arrays):
+def _tensor(a):
     torch = _torch()
-    return tuple(torch.from_numpy(np.array(a, copy=True)) for a in arrays)
+    a = np.array(a, copy=True)
+    if a.dtype.name == "bfloat16":  # ml_dtypes' bfloat16 (JAX's): torch takes it through float32
+        return torch.from_numpy(a.astype(np.float32)).to(torch.bfloat16)
+    return torch.from_numpy(a)
+
+
+def _tensors(arrays):
+    return tuple(_tensor(a) for a in arrays)
 
 
 def torch_func_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:

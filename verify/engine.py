@@ -2,23 +2,36 @@
 
 ``run_entry`` draws inputs with the entry's sampler (seeded by the global seed, the
 entry's name and the trial number, so filtering does not change the draws), validates
-them, calls the hand-coded derivative once, and compares it with every reference
-(JAX, torch.func, the torch.autograd tape, finite differences, the complex step) using
-the one metric of ``verify.tolerances``. Nothing escapes as a traceback: any exception
-becomes a FAIL of the check it happened in, with a one-line reason.
+them, calls the hand-coded derivative (twice, on two copies: the nondeterminism verdict),
+and compares it with every reference (JAX, torch.func, the torch.autograd tape, finite
+differences, the complex step) using the one metric of ``verify.tolerances``. Nothing
+escapes as a traceback: any exception becomes a FAIL of the check it happened in, with a
+one-line reason (a UsageError is raised instead when the caller asks, as verify.check does).
+
+Traps that do not depend on the values: every call of the primal and of the derivative
+gets fresh copies of its inputs (``Guarded``), so no call moves the point at which the
+next is evaluated; a write into an argument ("derivative writes into argument 0 (x)") and
+two calls that differ ("nondeterministic: ...") fail every check with their own reason,
+followed by what the comparison on copies found. At a kink of f (one-sided derivatives
+that differ: ``oracles.kink_intervals``), a check is judged off the kink by its reference
+and at it by the interval between the one-sided derivatives: a value inside is a valid
+subgradient, whichever subgradient JAX or torch chose.
 """
 
 from __future__ import annotations
 
+import inspect
+import sys
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
+from dataclasses import replace as dataclasses_replace
 
 import numpy as np
 
 from .diagnose import PROJECTED, where_raised
 from .linalg import diagonal_jacobian
-from .registry import PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity
+from .registry import PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity, UsageError
 from .tolerances import ORACLE_ESTIMATE_FACTOR, ComparisonError, relative_error_parts, tolerance
 
 FRAMEWORK_CHOICES = ("jax", "torch", "fd")
@@ -106,6 +119,7 @@ class EntryResult:
     derivation: str
     checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what a pass should still say (a subgradient at a kink, ...)
 
     @property
     def passed(self) -> bool:
@@ -210,6 +224,131 @@ def _one_line(exc: BaseException) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# Value-independent traps: every call on its own copies; writes and nondeterminism named
+# --------------------------------------------------------------------------------------
+
+
+def _copy(value):
+    """A copy of a numpy array (or a clone of a torch tensor), through tuples and lists;
+    anything else (JAX arrays are immutable, tracers, scalars) as it is."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_copy(v) for v in value)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.clone()
+    return value
+
+
+def _changed(before, after) -> bool:
+    """Whether a call wrote into its numpy input (bit for bit, NaN equal to NaN)."""
+    if isinstance(before, np.ndarray):
+        return before.shape != np.shape(after) or not np.array_equal(before, after, equal_nan=np.issubdtype(before.dtype, np.inexact))
+    if isinstance(before, (tuple, list)):
+        return any(_changed(b, a) for b, a in zip(before, after))
+    return False
+
+
+def _spread(first, second) -> float:
+    """max|first − second| / max(max|first|, tiny) over matching results; inf if their
+    structure differs; NaN at the same places counts as equal."""
+    if isinstance(first, (tuple, list)) or isinstance(second, (tuple, list)):
+        if not (isinstance(first, (tuple, list)) and isinstance(second, (tuple, list))) or len(first) != len(second):
+            return float("inf")
+        return max((_spread(a, b) for a, b in zip(first, second)), default=0.0)
+    try:
+        a = np.asarray(first, dtype=np.float64) if not np.iscomplexobj(first) else np.asarray(first)
+        b = np.asarray(second, dtype=np.float64) if not np.iscomplexobj(second) else np.asarray(second)
+    except (TypeError, ValueError):
+        return 0.0 if first is second else float("inf")
+    if a.shape != b.shape:
+        return float("inf")
+    same_nan = np.isnan(a) & np.isnan(b)
+    diff = np.where(same_nan, 0.0, np.abs(a - b))
+    if a.size == 0:
+        return 0.0
+    if not np.all(np.isfinite(diff)):
+        return float("inf")
+    scale = max(float(np.max(np.where(np.isfinite(a), np.abs(a), 0.0))), np.finfo(np.float64).tiny)
+    return float(np.max(diff) / scale)
+
+
+class Guarded:
+    """A user's function called on fresh copies of its inputs, so that no call can change
+    the point at which the next one (a reference, the other side) is evaluated.
+
+    ``writes`` collects the positions of the numpy inputs a call wrote into. With
+    ``repeat``, each call runs twice on two copies and ``spread`` keeps the largest
+    difference between the two results (the nondeterminism verdict)."""
+
+    def __init__(self, function, repeat: bool = False):
+        self.function = function
+        self.__wrapped__ = function  # the JAX caches key on the user's function
+        self.repeat = repeat
+        self.writes: set[int] = set()
+        self.spread = 0.0
+
+    def __call__(self, *inputs):
+        copies = _copy(inputs)
+        result = self.function(*copies)
+        if result is None and self.repeat:  # the derivative's guard
+            raise UsageError("the derivative returned None (missing return?)")
+        self.writes.update(i for i, (before, after) in enumerate(zip(inputs, copies)) if _changed(before, after))
+        if self.repeat:
+            again = self.function(*_copy(inputs))
+            self.spread = max(self.spread, _spread(result, again))
+        return result
+
+
+def argument_names(function, count: int) -> list[str]:
+    """The names of the first ``count`` positional parameters ('' where there is none)."""
+    try:
+        params = [p for p in inspect.signature(function).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i].name if i < len(params) else "" for i in range(count)]
+
+
+def describe_argument(i: int, names: list[str]) -> str:
+    name = names[i] if i < len(names) else ""
+    return f"argument {i} ({name})" if name else f"argument {i}"
+
+
+def trap_verdicts(entry: Identity, primal: Guarded, derivative: Guarded, nargs: int, dtype: str) -> tuple[list[str], list[str]]:
+    """(reasons that fail every check, notes) from what the guarded calls saw."""
+    reasons, notes = [], []
+    names = argument_names(entry.function, nargs)
+    for who, guard in (("primal", primal), ("derivative", derivative)):
+        written = sorted(i for i in guard.writes if i < nargs)
+        if written:
+            reasons.append(f"{who} writes into " + ", ".join(describe_argument(i, names) for i in written))
+    if any(i >= nargs for i in derivative.writes) and entry.kind in PROBED_KINDS:
+        notes.append(f"the derivative writes into its {PROBE_NAMES[entry.kind]}: harmless here (each call gets its own copy), "
+                     f"but unsafe where a framework shares that buffer")
+    allowed = tolerance("nondeterminism", dtype)
+    if derivative.spread > allowed:
+        reasons.append(f"nondeterministic: results differ by {derivative.spread:.2e} between two calls on the same input")
+    return reasons, notes
+
+
+def _apply_traps(results: list[CheckResult], reasons: list[str]) -> list[CheckResult]:
+    """Every check FAILs with the trap's reason; what its comparison (on copies) found follows."""
+    if not reasons:
+        return results
+    for r in results:
+        if r.error is not None:
+            relation = "<=" if r.passed else ">"
+            found = f"the values, compared on copies: max relative error {r.error:.2e} {relation} tolerance {r.tolerance:.0e}"
+        else:
+            found = f"the comparison: {r.reason}" if r.reason else ""
+        r.reason = "; ".join(reasons + ([found] if found else []))
+        r.passed = False
+    return results
+
+
+# --------------------------------------------------------------------------------------
 # Probes and the hand-coded side
 # --------------------------------------------------------------------------------------
 
@@ -232,6 +371,8 @@ def call_hand_coded(entry: Identity, args: tuple, probe):
         result = entry.derivative(*args, hand_probe)
     else:
         result = entry.derivative(*args)
+    if result is None:
+        raise UsageError("the derivative returned None (missing return?)")
     if isinstance(result, list):
         result = tuple(result)
     if entry.kind == "derivative":
@@ -261,9 +402,6 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
         if spec.id == "cstep":
             result = oracles.complex_step(kind, entry.function, args, wrt, probe)
         else:
-            kink = oracles.kink(kind, entry.function, args, wrt, probe)  # one-sided quotients
-            if kink:
-                raise ComparisonError(kink)
             result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step)
         return result.value, result.method, result.error_estimate, result.warning
     if spec.framework == "jax":
@@ -274,7 +412,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
     else:
         import torch
 
-        fixed = [torch.from_numpy(np.array(a, copy=True)) for a in args]
+        fixed = list(backends._tensors(args))
         reference_of = backends.torch_func_reference
 
     def fw(*w):
@@ -306,8 +444,54 @@ def cast_args(args: tuple, dtype: str) -> tuple:
     return tuple(out)
 
 
-def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dtype: str, trial: int = 0, projection="auto") -> list[CheckResult]:
-    """Every check of ``specs`` on one set of inputs (projected above a size: verify/projection.py)."""
+def _judge_at_kink(entry: Identity, hand, ref, found, tol: float):
+    """(error off the kink, how far outside its interval the worst kinked entry lies (0 if
+    inside), (index, value, lower, upper) there, or None when f's kinks leave no entry of
+    this reference kinked). Off the kink, the usual metric; at it, the subgradient interval."""
+    from .oracles import SUBGRADIENT_TOLERANCE
+
+    lower, upper, kinked = found.lower, found.upper, found.kinked
+    if entry.kind != "jvp":
+        lower, upper, kinked = (_unwrap_single(entry, v) for v in (lower, upper, kinked))
+    parts = list(zip(*(v if isinstance(ref, tuple) else (v,) for v in (hand, ref, lower, upper, kinked))))
+    if not any(np.any(m) for *_, m in parts):
+        return None
+    scale_ref = max([float(np.max(np.abs(r))) for _, r, *_ in parts if np.size(r)] + [np.finfo(np.float64).tiny])
+    scale_kink = max([float(np.max(np.abs(b))) for _, _, lo, hi, _ in parts for b in (lo, hi) if np.size(b)] + [np.finfo(np.float64).tiny])
+    off, outside, where = 0.0, 0.0, None
+    for position, (h, r, lo, hi, m) in enumerate(parts):
+        h, r = np.asarray(h, dtype=np.float64), np.asarray(r, dtype=np.float64)
+        if np.any(~m):
+            off = max(off, float(np.max(np.abs(h - r)[~m])) / scale_ref)
+        excess = np.where(m, np.maximum(lo - h, h - hi), -np.inf) / scale_kink
+        k = int(np.argmax(excess))
+        if np.any(m) and (where is None or excess.flat[k] > outside):
+            outside = max(float(excess.flat[k]), 0.0)
+            index = tuple(int(i) for i in np.unravel_index(k, h.shape))
+            where = (position if isinstance(ref, tuple) else None, index, float(h.flat[k]), float(lo.flat[k]), float(hi.flat[k]))
+    return off, outside, where, outside <= SUBGRADIENT_TOLERANCE and off <= tol
+
+
+def _kink_words(where) -> str:
+    part, index, value, lo, hi = where
+    at = f"entry {index}" + (f" of result {part}" if part is not None else "")
+    return at, f"{value:.6g}", f"[{lo:.6g}, {hi:.6g}]"
+
+
+def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dtype: str, trial: int = 0, projection="auto",
+              notes: list | None = None, raise_usage: bool = False) -> list[CheckResult]:
+    """Every check of ``specs`` on one set of inputs (projected above a size: verify/projection.py).
+
+    The primal and the derivative are called on fresh copies of the inputs every time
+    (``Guarded``); the derivative runs twice per call. A write into an argument or two
+    calls that disagree fail every check with their own reason; at a kink of f, a hand-coded
+    value between the one-sided derivatives passes as a valid subgradient. ``notes``
+    collects what is worth saying about a pass (a subgradient, a written cotangent)."""
+    notes = [] if notes is None else notes
+    primal = Guarded(entry.function)
+    derivative = Guarded(entry.derivative, repeat=True)
+    nargs = len(args)
+    guarded = dataclasses_replace(entry, function=primal, derivative=derivative)
 
     def failed_all(reason: str) -> list[CheckResult]:
         return [
@@ -315,39 +499,62 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
             for s in specs
         ]
 
+    def finish(results):
+        reasons, trap_notes = trap_verdicts(entry, primal, derivative, nargs, dtype)
+        notes.extend(n for n in trap_notes if n not in notes)
+        return _apply_traps(results, reasons)
+
     try:
         args = tuple(np.asarray(a) for a in args)
         _validate_inputs(entry, args)
         args = cast_args(args, dtype)
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            out = entry.function(*args)
+            out = primal(*args)
         _validate_output(entry, args, out)
         from .projection import use_projection
 
         if use_projection(entry, args, out, projection):  # large inputs: ⟨u, J v⟩ probes
             from .projection import run_projected
 
-            projected = run_projected(entry, args, out, rng, specs, dtype, trial)
+            projected = run_projected(guarded, args, out, rng, specs, dtype, trial, notes=notes)
             for r in projected:
                 if not r.passed and r.error is not None:
                     r.diagnosis = PROJECTED
-            return projected
+            return finish(projected)
         probe = draw_probe(entry, args, out, rng, dtype)
+    except UsageError as exc:
+        if raise_usage:
+            raise
+        return failed_all(str(exc))
     except BadInput as exc:
         return failed_all(str(exc))
     except FloatingPointError as exc:
         return failed_all(f"the primal hit a floating-point error at this input: {exc}")
     except Exception as exc:  # the primal itself raised
-        return failed_all(f"the primal raised {_one_line(exc)}{_at(exc)}")
+        return finish(failed_all(f"the primal raised {_one_line(exc)}{_at(exc)}"))
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            hand = call_hand_coded(entry, args, probe)
+            hand = call_hand_coded(guarded, args, probe)
+    except UsageError as exc:
+        if raise_usage:
+            raise
+        return failed_all(str(exc))
     except ComparisonError as exc:
-        return failed_all(f"hand-coded derivative: {exc}")
+        return finish(failed_all(f"hand-coded derivative: {exc}"))
     except FloatingPointError as exc:
-        return failed_all(f"hand-coded derivative hit a floating-point error: {exc}{_at(exc)}")
+        return finish(failed_all(f"hand-coded derivative hit a floating-point error: {exc}{_at(exc)}"))
     except Exception as exc:
-        return failed_all(f"hand-coded derivative raised {_one_line(exc)}{_at(exc)}")
+        return finish(failed_all(f"hand-coded derivative raised {_one_line(exc)}{_at(exc)}"))
+
+    kink_cache = []
+
+    def kink_here():
+        """The kink of f at args (oracles.kink_intervals), examined once, when first asked."""
+        if not kink_cache:
+            from . import oracles
+
+            kink_cache.append(oracles.kink_intervals(entry.kind, primal, args, entry.wrt_tuple, probe))
+        return kink_cache[0]
 
     results = []
     for spec in specs:
@@ -355,9 +562,10 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         result = CheckResult(entry.name, spec.id, spec.backend, spec.mode, spec.oracle, None, tol, False, trial=trial)
         ref = None
         try:
-            ref, result.method, estimate, warning = _reference(entry, spec, args, probe)
+            found = kink_here() if spec.id == "fd" else None  # central differences average a kink's sides
+            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe)
             ref = _unwrap_single(entry, ref)
-            if estimate is not None and np.isfinite(estimate):
+            if estimate is not None and np.isfinite(estimate) and found is None:
                 result.oracle_error_estimate = float(estimate)
             result.error = relative_error_parts(hand, ref)
             if result.oracle_error_estimate is not None:
@@ -366,10 +574,27 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                 # cannot judge more finely than ORACLE_ESTIMATE_FACTOR times its estimate.
                 tol = result.tolerance = max(tol, ORACLE_ESTIMATE_FACTOR * result.oracle_error_estimate)
             result.passed = result.error <= tol
-            if not result.passed:
-                _explain(entry, args, out, hand, ref, tol, result, probe=probe, dtype=dtype)
-            if warning and not result.passed:
+            if not result.passed and spec.oracle != "complex_step":
+                found = kink_here()
+            judged = _judge_at_kink(entry, hand, ref, found, tol) if found is not None and (spec.id == "fd" or not result.passed) else None
+            if judged is not None:
+                off, outside, where, ok = judged
+                at, value, interval = _kink_words(where)
+                result.error, result.passed = off, ok
+                result.method += f"; at a kink of f, judged by the one-sided derivatives ({found.summary})"
+                if ok:
+                    note = f"f has a kink at this input: the hand-coded value is a valid subgradient (left {found.left:.6g}, right {found.right:.6g}) {found.where}"
+                    if note not in notes:
+                        notes.append(note)
+                elif outside > 0:
+                    result.reason = (f"f is not differentiable at this input and the hand-coded value {value} at {at} is not a valid "
+                                     f"subgradient: it lies outside the one-sided derivatives' interval {interval} ({found.summary})")
+                else:
+                    result.reason = f"max relative error {off:.2e} > tolerance {tol:.0e} away from the kink of f ({found.summary})"
+            elif warning and not result.passed:
                 result.reason = f"max relative error {result.error:.2e} > tolerance {tol:.0e}; {warning}"
+            if not result.passed and judged is None:
+                _explain(entry, args, out, hand, ref, tol, result, probe=probe, dtype=dtype)
         except ComparisonError as exc:
             result.reason = str(exc)
             if ref is not None:  # a shape mismatch can still be a recognisable transpose
@@ -377,7 +602,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         except Exception as exc:
             result.reason = f"reference raised {_one_line(exc)}"
         results.append(result)
-    return results
+    return finish(results)
 
 
 def _at(exc: BaseException) -> str:
@@ -441,7 +666,8 @@ def _worse(a: CheckResult, b: CheckResult) -> CheckResult:
     return b if eb > ea else a
 
 
-def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHOICES, dtype: str = "float64", args=None, projection="auto") -> EntryResult:
+def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHOICES, dtype: str = "float64", args=None, projection="auto",
+              raise_usage: bool = False) -> EntryResult:
     """Run every generated check of an Identity (or the measurements of a Claim)."""
     start = time.perf_counter()
     result = EntryResult(entry.name, entry.chapter, entry.statement, entry.kind, entry.derivation)
@@ -463,7 +689,8 @@ def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHO
                     for s in specs
                 ]
             else:
-                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks), dtype, trial, projection)
+                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks), dtype, trial, projection,
+                                          notes=result.notes, raise_usage=raise_usage)
         for r in trial_results:
             worst[r.check] = _worse(worst[r.check], r) if r.check in worst else r
     result.checks = list(worst.values())

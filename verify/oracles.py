@@ -19,6 +19,13 @@ import scipy.differentiate as sd
 COMPLEX_STEP = 1e-20
 
 
+def is_real_float(a) -> bool:
+    """A real floating-point array: numpy's float16 to float64, and ml_dtypes' bfloat16
+    (which numpy does not count as np.floating). The oracles evaluate these in float64."""
+    dtype = np.asarray(a).dtype
+    return bool(np.issubdtype(dtype, np.floating) or dtype.name == "bfloat16")
+
+
 @dataclass
 class OracleResult:
     value: object  # array, or tuple of arrays (one per wrt argument)
@@ -128,7 +135,7 @@ def _replace(args, indices, values):
 
 def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step: float) -> OracleResult:
     """The finite-difference reference for a kind, from the numpy primal alone."""
-    args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+    args = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)
     if kind == "jvp":
         tangents = probe
 
@@ -190,7 +197,7 @@ def _complex_step_size(values) -> float:
 
 def complex_step(kind: str, function, args: tuple, wrt: tuple, probe) -> OracleResult:
     """The complex-step reference, first-order kinds of holomorphic primals only."""
-    args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+    args = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)
     if kind == "jvp":
         h = _complex_step_size(np.concatenate([np.ravel(args[i]) for i in wrt]))
         shifted = [args[i] + 1j * h * np.asarray(t) for i, t in zip(wrt, probe)]
@@ -249,56 +256,113 @@ def _gap(left, right) -> float:
     return float(np.max(np.abs(right - left))) if np.size(left) else 0.0
 
 
+SUBGRADIENT_TOLERANCE = 1e-5
+"""How far outside [min(left, right), max(left, right)] a hand-coded value at a kink may
+lie, relative to the largest one-sided quotient: the second-order one-sided quotients are
+exact on linear and quadratic pieces (ReLU, |x|, max, Huber) and carry an O(h²) ≈ 1e-6
+error on curved ones."""
+
+
+@dataclass
+class Kink:
+    """Where f is not differentiable at the input, as intervals shaped like the reference.
+
+    ``lower``/``upper``: per wrt argument (one array for a jvp), the smaller and larger of
+    the left and right one-sided derivatives of each reference entry (for a vjp, the range
+    of Σᵢ uᵢ Jᵢⱼ over Jacobian entries anywhere in their intervals); ``kinked``: the entries
+    whose one-sided derivatives differ; ``summary``: the largest jump, in one line."""
+
+    lower: object
+    upper: object
+    kinked: object
+    summary: str
+    left: float = 0.0
+    right: float = 0.0
+    where: str = ""  # along which input, with the steps
+
+
 def kink(kind: str, function, args: tuple, wrt: tuple, probe) -> str:
-    """'' if f looks differentiable at args, else a one-line reason naming where it is not.
+    """'' if f looks differentiable at args, else a one-line reason naming where it is not."""
+    found = kink_intervals(kind, function, args, wrt, probe)
+    return "" if found is None else f"f is not differentiable at this input: {found.summary}"
+
+
+def kink_intervals(kind: str, function, args: tuple, wrt: tuple, probe) -> Kink | None:
+    """None if f looks differentiable at args, else the one-sided intervals (a ``Kink``).
 
     Compares left and right quotients along the tangent (jvp) or along each input
-    coordinate of each wrt argument (4 evaluations per coordinate). Second-order kinds
-    are not examined. A step that leaves the domain (an error or a non-finite value) is
-    not a kink: the examination is then skipped.
+    coordinate of each wrt argument (4 evaluations per coordinate, 4 more where a jump is
+    seen). Second-order kinds are not examined. A step that leaves the domain (an error or
+    a non-finite value) is not a kink: the examination is then skipped.
     """
     if kind in ("hessian", "hvp"):
-        return ""
-    args = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
-    directions = []  # (label, argument indices, perturbations, step)
+        return None
+    args = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)
+    directions = []  # (label, argument indices, perturbations, step, (wrt position, coordinate))
     if kind == "jvp":
         size = max(float(np.max(np.abs(args[i]))) for i in wrt)
-        directions.append(("along the tangent", wrt, [np.asarray(t, dtype=np.float64) for t in probe], _kink_step(size)))
+        directions.append(("along the tangent", wrt, [np.asarray(t, dtype=np.float64) for t in probe], _kink_step(size), None))
     else:
-        for i in wrt:
+        for position, i in enumerate(wrt):
             for j in range(args[i].size):
                 unit = np.zeros(args[i].size)
                 unit[j] = 1.0
                 where = f"input {j}" if args[i].ndim <= 1 else f"input {tuple(int(k) for k in np.unravel_index(j, args[i].shape))}"
                 label = f"along {where}" + (f" of argument {i}" if len(wrt) > 1 else "")
-                directions.append((label, (i,), [unit.reshape(args[i].shape)], _kink_step(abs(float(args[i].reshape(-1)[j])))))
+                directions.append((label, (i,), [unit.reshape(args[i].shape)], _kink_step(abs(float(args[i].reshape(-1)[j]))), (position, j)))
     quotients = []
     try:
         with np.errstate(all="ignore"):
-            for label, indices, steps, h in directions:
+            for label, indices, steps, h, column in directions:
                 def g(s, indices=indices, steps=steps):
                     return function(*_replace(args, indices, [args[i] + s * d for i, d in zip(indices, steps)]))
 
                 left, right, rounding = _one_sided(g, h)
                 if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))):
-                    return ""
-                quotients.append((label, g, h, left, right, rounding))
-        scale = max([float(np.max(np.abs(q))) for *_, l, r, _ in quotients for q in (l, r) if np.size(q)] + [np.finfo(np.float64).tiny])
-        for label, g, h, left, right, rounding in quotients:
-            gap = _gap(left, right)
-            if gap <= max(KINK_TOLERANCE * scale, rounding):
-                continue
-            # A smooth f's gap shrinks like h³ when h is halved; a kink's jump stays.
-            # Asked only here, where the first step saw a gap, so it costs nothing elsewhere.
-            half_left, half_right, _ = _one_sided(g, h / 2)
-            if _gap(half_left, half_right) < gap / 2:
-                continue
-            k = int(np.argmax(np.abs(right - left)))
-            return (
-                f"f is not differentiable at this input: one-sided derivatives differ "
-                f"(left {np.ravel(left)[k]:.6g}, right {np.ravel(right)[k]:.6g}) {label} "
-                f"(one-sided quotients, steps {h:.0e} and {h / 2:.0e})"
-            )
+                    return None
+                quotients.append((label, g, h, left, right, rounding, column))
+            scale = max([float(np.max(np.abs(q))) for *_, l, r, _, _ in quotients for q in (l, r) if np.size(q)] + [np.finfo(np.float64).tiny])
+            masks, worst = [], None
+            for label, g, h, left, right, rounding, column in quotients:
+                jump = np.abs(right - left)
+                mask = jump > max(KINK_TOLERANCE * scale, rounding)
+                if np.any(mask):
+                    # A smooth f's gap shrinks like h³ when h is halved; a kink's jump stays.
+                    # Asked only here, where the first step saw a gap, so it costs nothing elsewhere.
+                    half_left, half_right, _ = _one_sided(g, h / 2)
+                    mask = mask & (np.abs(half_right - half_left) >= jump / 2)
+                masks.append(mask)
+                if np.any(mask):
+                    k = int(np.argmax(np.where(mask, jump, -1.0)))
+                    if worst is None or np.ravel(jump)[k] > worst[0]:
+                        worst = (float(np.ravel(jump)[k]), float(np.ravel(left)[k]), float(np.ravel(right)[k]), label, h)
     except Exception:
-        return ""
-    return ""
+        return None
+    if worst is None:
+        return None
+    _, left_k, right_k, label, h = worst
+    where = f"{label} (one-sided quotients, steps {h:.0e} and {h / 2:.0e})"
+    summary = f"one-sided derivatives differ (left {left_k:.6g}, right {right_k:.6g}) {where}"
+    if kind == "jvp":
+        (_, _, _, left, right, _, _), mask = quotients[0], masks[0]
+        return Kink(np.minimum(left, right), np.maximum(left, right), mask, summary, left_k, right_k, where)
+    lower, upper, kinked = [], [], []
+    for position, i in enumerate(wrt):
+        shape = args[i].shape
+        columns = [(q, m) for q, m in zip(quotients, masks) if q[6][0] == position]
+        left = np.stack([np.asarray(q[3]) for q, _ in columns], axis=-1)
+        right = np.stack([np.asarray(q[4]) for q, _ in columns], axis=-1)
+        mask = np.stack([np.asarray(m) for _, m in columns], axis=-1)
+        if kind == "vjp":
+            u = np.asarray(probe, dtype=np.float64)[..., None]
+            ul, ur = u * left, u * right
+            reduce = tuple(range(ul.ndim - 1))
+            lo, hi = np.sum(np.minimum(ul, ur), axis=reduce), np.sum(np.maximum(ul, ur), axis=reduce)
+            mask = np.any(mask, axis=reduce)
+            lower.append(lo.reshape(shape)), upper.append(hi.reshape(shape)), kinked.append(mask.reshape(shape))
+        else:
+            out_shape = left.shape[:-1]
+            lower.append(np.minimum(left, right).reshape(out_shape + shape))
+            upper.append(np.maximum(left, right).reshape(out_shape + shape))
+            kinked.append(mask.reshape(out_shape + shape))
+    return Kink(tuple(lower), tuple(upper), tuple(kinked), summary, left_k, right_k, where)

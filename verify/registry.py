@@ -28,6 +28,12 @@ and jvp receives a tuple of tangents.
 """
 
 PROBED_KINDS = ("jvp", "vjp", "hvp")
+PROBE_NAMES = {"jvp": "tangent", "vjp": "cotangent", "hvp": "vector"}
+
+
+class UsageError(ValueError):
+    """A mistake in how a check is asked for (wrt, kind, dtype, the derivative's signature
+    or return): raised at once with one line, never turned into a FAIL row."""
 SECOND_ORDER_KINDS = ("hessian", "hvp")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ORACLES = ("autodiff", "finite_difference", "finite_difference_2", "complex_step", "central_difference", "central_difference_2")
+ORACLES = ("autodiff", "finite_difference", "finite_difference_2", "complex_step", "central_difference", "central_difference_2", "nondeterminism")
 
 TOLERANCES: dict[tuple[str, str], float] = {
     ("autodiff", "float64"): 1e-10,
@@ -37,6 +37,24 @@ TOLERANCES: dict[tuple[str, str], float] = {
     ("central_difference_2", "float64"): 1e-4,
     ("complex_step", "float64"): 1e-12,
     ("complex_step", "float32"): 1e-4,
+    # float16 and bfloat16 (ε = 9.8e-4 and 7.8e-3): the hand-coded derivative and autodiff
+    # run in that dtype, each rounding at every step, so they agree to a few ε; finite
+    # differences are evaluated in float64 (a step cannot be resolved in 11 or 8 bits) and
+    # differ from the low-precision derivative by the same few ε
+    ("autodiff", "float16"): 1e-2,
+    ("finite_difference", "float16"): 1e-2,
+    ("finite_difference_2", "float16"): 5e-2,
+    ("complex_step", "float16"): 1e-2,
+    ("autodiff", "bfloat16"): 5e-2,
+    ("finite_difference", "bfloat16"): 5e-2,
+    ("finite_difference_2", "bfloat16"): 1e-1,
+    ("complex_step", "bfloat16"): 5e-2,
+    # two calls of the derivative on copies of the same input must agree bit for bit:
+    # numpy and its BLAS are deterministic for a fixed thread count
+    ("nondeterminism", "float64"): 0.0,
+    ("nondeterminism", "float32"): 0.0,
+    ("nondeterminism", "float16"): 0.0,
+    ("nondeterminism", "bfloat16"): 0.0,
 }
 
 
