@@ -301,13 +301,16 @@ class Guarded:
         return result
 
 
-def argument_names(function, count: int) -> list[str]:
-    """The names of the first ``count`` positional parameters ('' where there is none)."""
+def argument_names(function, count: int | None = None) -> list[str]:
+    """The names of a function's positional parameters: all of them, or the first ``count``
+    ('' where there is none); [] when its signature is unknown."""
     try:
         params = [p for p in inspect.signature(function).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
+    if count is None:
+        return [p.name for p in params]
     return [params[i].name if i < len(params) else "" for i in range(count)]
 
 
@@ -609,23 +612,6 @@ def _at(exc: BaseException) -> str:
     """' at my_layer.py:12': the last traceback frame in the user's code, or ''."""
     where = where_raised(exc)
     return f" at {where}" if where else ""
-
-
-def argument_names(function) -> tuple[str, ...]:
-    """The names of a function's positional parameters, () when its signature is unknown."""
-    import inspect
-
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return ()
-    names = []
-    for p in parameters:
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            names.append(p.name)
-        else:
-            break
-    return tuple(names)
 
 
 def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None, dtype: str = "float64") -> None:
