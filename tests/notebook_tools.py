@@ -19,32 +19,34 @@ CELL_TIMEOUT = 120  # seconds per cell
 POLL_S = 0.5  # the shell channel is polled in slices this long (see ShortPollClient)
 
 
-class ShortPollClient(NotebookClient):
-    """nbclient that waits for a cell's reply in short polls instead of one long one.
+def poll_in_slices() -> None:
+    """Make every kernel-channel wait of this process a loop of short polls.
 
     A cell that creates widgets sometimes has its execute_reply noticed only when the wait
-    for it times out (nbclient issue #312: the kernel client misses the socket's wake-up), so
-    one wait of CELL_TIMEOUT seconds stalls that long, and without a timeout forever. Polling
-    in slices of POLL_S seconds, each of which looks at the socket again when it ends, bounds
-    the stall to POLL_S while keeping the cell's overall timeout.
+    for it ends (nbclient issue #312: the socket's wake-up is missed), so one wait of
+    CELL_TIMEOUT seconds stalls that long, and a wait without a timeout (Voilà's) forever.
+    Polls of POLL_S seconds each look at the socket again when they end: the stall is
+    bounded by POLL_S and the overall timeout is kept. Used by ``execute`` and by the
+    browser test's Voilà (tests/voila_app.py).
     """
+    from jupyter_client.channels import AsyncZMQSocketChannel
 
-    async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
-        channel, get_msg = kc.shell_channel, kc.shell_channel.get_msg
+    if getattr(AsyncZMQSocketChannel.get_msg, "sliced", False):
+        return
+    get_msg = AsyncZMQSocketChannel.get_msg
 
-        async def sliced_get_msg(timeout=None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                left = POLL_S if deadline is None else min(POLL_S, max(0.0, deadline - time.monotonic()))
-                try:
-                    return await get_msg(timeout=left)
-                except Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise
+    async def sliced_get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = POLL_S if deadline is None else min(POLL_S, max(0.0, deadline - time.monotonic()))
+            try:
+                return await get_msg(self, timeout=left)
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
 
-        channel.get_msg = sliced_get_msg
-        return kc
+    sliced_get_msg.sliced = True
+    AsyncZMQSocketChannel.get_msg = sliced_get_msg
 CONTROL = re.compile(r"\bwidgets\.(\w*Slider|Dropdown|SelectionSlider|ToggleButtons|RadioButtons)\b|\binteract(?:ive|_manual)?\b|ipywidgets\.(\w*Slider|Dropdown)")
 
 
@@ -54,7 +56,8 @@ def execute(path: Path, timeout: int = CELL_TIMEOUT):
     Raises nbclient's CellExecutionError on the first cell that fails."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    client = ShortPollClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    poll_in_slices()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
     return nb, time.perf_counter() - start

@@ -54,8 +54,8 @@ def _free_port() -> int:
 def voila(notebook: Path, log: Path):
     """Serve one notebook with Voilà; always stop its whole process group."""
     port = _free_port()
-    voila_bin = Path(sys.executable).with_name("voila")
-    command = [str(voila_bin) if voila_bin.exists() else "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
+    # Voilà with the kernel-channel waits that cannot stall on a missed wake-up (notebook_tools)
+    command = [sys.executable, str(ROOT / "tests" / "voila_app.py"), str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"]
     with log.open("w") as out:
         proc = subprocess.Popen(command, cwd=notebook.parent, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
