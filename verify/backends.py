@@ -53,11 +53,17 @@ else:  # configured by its own import, wherever that happens (the engine imports
         os.environ[_name.upper()] = str(int(_value)) if isinstance(_value, bool) else str(_value)
 
 
+_JAX_CONFIGURED = []
+
+
 def _jax():
-    """JAX, imported on first use, with float64 and the compilation cache configured."""
+    """JAX, imported on first use, with float64 and the compilation cache configured once
+    (a caller that turns x64 off later gets a FAIL naming it, not a float32 reference)."""
     import jax
 
-    _configure_jax(jax)
+    if not _JAX_CONFIGURED:
+        _configure_jax(jax)
+        _JAX_CONFIGURED.append(True)
     return jax
 
 
