@@ -36,11 +36,13 @@ FAMILIES = (  # one panel each: at most eight series per panel
 def load(out: Path):
     data = json.loads((Path(out) / "benchmark.json").read_text())
     plan = json.loads((Path(out) / "plan.json").read_text())
+    blocks = data.get("blocks", [])
+    busy = {(b["case"], b["size"]) for b in blocks if b["load"]["busy"]}
     times = {}
     for bench in data["benchmarks"]:
         info, stats = bench["extra_info"], bench["stats"]
-        times[(info["case"], info["method"], info["size"])] = {**stats, **info}
-    return data["machine_info"], plan, times, data.get("blocks", [])
+        times[(info["case"], info["method"], info["size"])] = {**stats, **info, "busy": (info["case"], info["size"]) in busy}
+    return data["machine_info"], plan, times, blocks
 
 
 def seconds(value: float) -> str:
@@ -161,8 +163,15 @@ MIN_JUDGED_ROUNDS = 3  # fewer rounds (the quick mode's one) show no spread: not
 
 
 def verdict(low_row, high_row, factor: float = 1.0) -> str:
-    """``judge`` on two rows' [min, median] intervals; inconclusive with too few rounds."""
-    if min(low_row["rounds"], high_row["rounds"]) < MIN_JUDGED_ROUNDS:
+    """``judge`` on two rows' [min, median] intervals; inconclusive with too few rounds, or
+    when either side was measured while other processes kept the machine busy.
+
+    Interleaving and the minimum resist bursts of load, but not a core that stays busy for
+    the whole measurement: then multi-threaded numpy (OpenBLAS) waits for the busy core in
+    every round, its minimum too, and a comparison with a framework that copes better would
+    flip. The load record sees it (``LoadRecord.busy``), so no conclusion is drawn there.
+    """
+    if min(low_row["rounds"], high_row["rounds"]) < MIN_JUDGED_ROUNDS or low_row.get("busy") or high_row.get("busy"):
         return "inconclusive"
     return judge((low_row["min"], low_row["median"]), (high_row["min"], high_row["median"]), factor)
 
@@ -266,7 +275,7 @@ def write_report(out: Path, wall_s: float | None = None) -> list[Path]:
         "methods are timed in interleaved rounds (a fresh random order per round). Cells: the minimum time per "
         "call over the rounds, (+spread: how much the median exceeds it), ×ratio of minimums to the hand-coded "
         "derivative. A bar is judged on the intervals [min, median] of both sides: yes / no when they do not "
-        "overlap, inconclusive when they do. "
+        "overlap, inconclusive when they do or when the load record marks either side's measurement as disturbed. "
         f"Exponent: the slope of log(min time) against log(size) over the case's largest {FIT_POINTS} sizes, the "
         "same sizes for every method; none where a method lacks one of them. First-call times (JAX compilation) "
         "are in benchmark.json as `first_call_s`, every round in `stats.data`.",

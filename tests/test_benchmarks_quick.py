@@ -174,3 +174,19 @@ def test_cuda_request_without_a_gpu_exits_2_with_a_message(tmp_path, capsys):
         return
     assert run.main(["--device", "cuda", "--out", str(tmp_path / "x")]) == 2
     assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_no_conclusion_is_drawn_from_a_measurement_of_a_busy_machine():
+    fast = {"min": 1.0, "median": 1.05, "rounds": 7}
+    slow = {"min": 3.0, "median": 3.1, "rounds": 7}
+    assert report.verdict(fast, slow) == "yes" and report.verdict(slow, fast) == "no"
+    assert report.verdict({**fast, "busy": True}, slow) == "inconclusive"
+    assert report.verdict(slow, {**fast, "busy": True}) == "inconclusive"
+
+
+def test_the_committed_busy_core_run_flips_no_conclusion_of_the_quiet_run(repo_root):
+    results = repo_root / "benchmarks" / "results"
+    quiet, busy = report.conclusions(results), report.conclusions(results / "busy_core")
+    flipped, pairs = compare.compare(quiet, busy)
+    assert not flipped and sum(pairs.values()) > 100
+    assert json.loads((results / "busy_core" / "run.json").read_text())["busy_core"]
