@@ -10,8 +10,9 @@ line per (case, size); at the end a compact summary. The full data goes to
 and ``benchmarks.report`` turns them into ``DIR/report.md`` and one plot per case.
 
 A full run writes into benchmarks/results/ (the committed run); ``--quick`` (every method
-once, at the smallest size) writes into out/bench-quick/ unless ``--out`` says otherwise,
-so a quick try never overwrites the committed full run.
+once, at the smallest size) writes into out/bench-quick/ and ``--problem NAME`` into
+out/bench-partial/ unless ``--out`` says otherwise, so a partial try never overwrites the
+committed full run.
 
 Exit status: 0 done, 1 a method failed its correctness check, 2 usage error.
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FULL_OUT = ROOT / "benchmarks" / "results"
 QUICK_OUT = ROOT / "out" / "bench-quick"
+PARTIAL_OUT = ROOT / "out" / "bench-partial"
 SCHEMA_VERSION = 2
 
 
@@ -44,7 +46,8 @@ def parse_args(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="every method once, at the smallest size of each case")
     parser.add_argument("--out", default=None,
-                        help=f"output folder (default: {FULL_OUT.relative_to(ROOT)}, or {QUICK_OUT.relative_to(ROOT)} with --quick)")
+                        help=f"output folder (default: {FULL_OUT.relative_to(ROOT)}; {QUICK_OUT.relative_to(ROOT)} with --quick, "
+                             f"{PARTIAL_OUT.relative_to(ROOT)} with --problem)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where JAX and torch run")
     parser.add_argument("--problem", default=None, help="one case or problem name (default: all)")
     parser.add_argument("--busy-core", action="store_true",
@@ -54,8 +57,14 @@ def parse_args(argv=None):
 
 
 def output_folder(args) -> Path:
-    """Where a run writes: --out if given, else the committed folder (full) or out/bench-quick (quick)."""
-    return Path(args.out).resolve() if args.out else (QUICK_OUT if args.quick else FULL_OUT)
+    """Where a run writes: --out if given, else the committed folder for a full run of every
+    case, and out/bench-quick (--quick) or out/bench-partial (--problem) otherwise: a partial
+    run never replaces the committed one unless told to."""
+    if args.out:
+        return Path(args.out).resolve()
+    if args.quick:
+        return QUICK_OUT
+    return PARTIAL_OUT if args.problem else FULL_OUT
 
 
 def _plan(quick: bool, problem: str | None):

@@ -53,6 +53,7 @@ def test_quick_mode_never_writes_into_the_committed_results():
     assert run.QUICK_OUT != run.FULL_OUT and run.FULL_OUT not in run.QUICK_OUT.parents
     assert run.output_folder(run.parse_args(["--quick"])) == run.QUICK_OUT
     assert run.output_folder(run.parse_args([])) == run.FULL_OUT
+    assert run.output_folder(run.parse_args(["--problem", "softmax"])) == run.PARTIAL_OUT  # a partial run too
     assert run.output_folder(run.parse_args(["--quick", "--out", "x"])).name == "x"  # unless told otherwise
 
 
