@@ -87,3 +87,17 @@ def test_markdown_links_resolve():
             if not (path.parent / target).exists():
                 broken.append(f"{path.relative_to(ROOT)} -> {target}")
     assert not broken, f"broken links: {broken}"
+
+
+def test_code_references_are_links_on_github():
+    """A reader clicks from a derivation (or the curriculum table) to the code it names."""
+    bare = re.compile(r"(?<!\[)`implementations/\w+\.py::\w+`(?!\]\()")
+    unlinked = []
+    for path in _derivation_files() + [DERIVATIONS / "README.md"]:
+        fence = False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            fence ^= line.lstrip().startswith("```")
+            if not fence and bare.search(line):
+                unlinked.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not unlinked, f"code references that are not links: {unlinked[:10]}"
+    assert bare.search("see `implementations/layers.py::linear`")  # the pattern finds a bare one

@@ -262,7 +262,8 @@ def curriculum_table(registry) -> str:
         statement = e.statement.replace("|", "\\|")
         out.append(
             f"| {e.chapter[:2]} {CHAPTERS[e.chapter].split(':')[0]} | `{e.name}` | {statement} | [{Path(rel).name}]({rel}) "
-            f"| `{impl.__module__.replace('.', '/')}.py::{impl.__qualname__}` | `python -m verify {e.name}` |"
+            f"| [`{impl.__module__.replace('.', '/')}.py::{impl.__qualname__}`](../{impl.__module__.replace('.', '/')}.py) "
+            f"| `python -m verify {e.name}` |"
         )
     return "\n".join(out)
 
