@@ -78,6 +78,23 @@ def mlp_loss_gradients(W1, b1, W2, b2, X, Y):
     return dA.T @ X, np.sum(dA, axis=0), dW2, db2
 
 
+def mlp_loss_gradients_plain(W1, b1, W2, b2, X, Y):
+    """The same (dW1, db1, dW2, db2) as ``mlp_loss_gradients``, written as the derivation's
+    four steps read, one named array per quantity and the linear layers' own VJPs; the
+    tuned version above computes the same products in place. Read this one first.
+
+    Derivation: derivations/04_matrix_calculus/mlp.md
+    """
+    A = linear(X, W1, b1)  # forward: A = XW1ᵀ + b1, H = tanh(A), Z = HW2ᵀ + b2
+    H = np.tanh(A)
+    Z = linear(H, W2, b2)
+    dZ = (softmax_numpy(Z) - Y) / X.shape[0]  # Step 1: ∂ℓ/∂Z of the batch-mean loss
+    dH, dW2, db2 = linear_vjp(H, W2, b2, dZ)  # Step 2: the second layer's VJP
+    dA = dH * (1 - H**2)  # Step 3: through the tanh, entrywise
+    _, dW1, db1 = linear_vjp(X, W1, b1, dA)  # Step 4: the first layer's VJP (dX is not needed)
+    return dW1, db1, dW2, db2
+
+
 def mlp_train(params, X, Y, learning_rate: float, steps: int):
     """Plain gradient descent θ ← θ − η ∇ℓ(θ) for ``steps`` steps.
 

@@ -344,3 +344,23 @@ def test_planted_wrong_gradients_are_rejected_by_the_differential_check():
     checks = chapter.first_order_checks(mc.trace_differential, planted_pairs, np.random.default_rng(10))
     assert len(checks) == len(wrong) and not any(c.holds for c in checks), [(c.label, c.value) for c in checks]
     assert all(c.holds for c in chapter.first_order_checks(mc.trace_differential, pairs, np.random.default_rng(10)))
+
+
+def test_the_plain_backward_pass_equals_the_tuned_one():
+    """mlp_loss_gradients_plain (the derivation's steps, one array each) and the in-place
+    mlp_loss_gradients agree; the plain one without tanh′ does not."""
+    from implementations import layers
+
+    rng = np.random.default_rng(4)
+    params = layers.mlp_init(rng, 5, 7, 3)
+    X, Y = layers.gaussian_blobs(rng, 6, 5, 3)
+    plain, tuned = layers.mlp_loss_gradients_plain(*params, X, Y), layers.mlp_loss_gradients(*params, X, Y)
+    for p, t in zip(plain, tuned):
+        assert p.shape == t.shape and np.max(np.abs(p - t)) <= 1e-12 * np.max(np.abs(t))
+    W1, b1, W2, b2 = params  # planted: Step 3 forgotten (dA = dH, no tanh′ factor)
+    H = np.tanh(layers.linear(X, W1, b1))
+    dZ = (layers.softmax_numpy(layers.linear(H, W2, b2)) - Y) / X.shape[0]
+    dH, dW2, db2 = layers.linear_vjp(H, W2, b2, dZ)
+    _, dW1, db1 = layers.linear_vjp(X, W1, b1, dH)
+    wrong = (dW1, db1, dW2, db2)
+    assert max(np.max(np.abs(w - t)) for w, t in zip(wrong, tuned)) > 1e-3
