@@ -134,6 +134,9 @@ def plot_case(case, methods, sizes, times, path: Path) -> None:
             xs, ys = zip(*measured)
             slope = fitted_exponent(case.name, method, fit_sizes, times)
             label = f"{method} (slope {slope:.2f})" if slope is not None else f"{method} (no slope: < {FIT_POINTS} sizes)"
+            note = slope_note(case, method, slope, fit_sizes, times)
+            if note:  # the plot says why it contradicts its title's theory
+                label = label[:-1] + ("; below theory: per-call overhead)" if "below" in note else "; above theory: memory traffic)")
             ax.loglog(xs, ys, "-", marker="os^vD<>p"[k % 8], color=plt.cm.tab10(k % 10),
                       lw=2.5 if method == "hand" else 1.3, label=label)
         if hand and index != 0:  # the hand-coded derivative as the reference in every panel
