@@ -284,7 +284,7 @@ def _solutions(chapter):
 
 
 # torch (torch.func forward and reverse, the tape) and finite differences: the grader's
-# checks without JAX's compile time; each chapter's own tests (tests/test_exercises_CH.py)
+# checks without JAX's compile time; tests/test_exercises.py
 # run the solutions through every backend.
 FAST = ("torch", "fd")
 

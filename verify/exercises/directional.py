@@ -3,7 +3,7 @@ and the Hessian-vector product as the directional derivative of the gradient.
 
 Exercises 5 to 8 of derivations/03_directional_derivatives/exercises.md; the reference
 answers are in derivations/03_directional_derivatives/solutions.py. Every planted mistake
-below is one students make, and tests/test_exercises_03.py checks that the engine rejects it.
+below is one students make, and tests/test_exercises.py checks that the engine rejects it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Each exercise names the stub of derivations/01_single_variable_derivatives/start
 a student fills in, the primal (written against the array API, so JAX and PyTorch can
 differentiate it), a sampler that exposes the usual bugs, and the mistakes students make,
 each with its wrong answer and a hint. The reference answers are in solutions.py beside
-the starter; tests/test_exercises_01.py shows that they pass and every mistake fails.
+the starter; tests/test_exercises.py shows that they pass and every mistake fails.
 """
 
 from __future__ import annotations
