@@ -59,7 +59,7 @@ LOGISTIC_MISTAKES = (
 
 
 SOFTMAX_MISTAKES = (
-    Mistake("s ⊙ v: the diagonal of the Jacobian only",
+    Mistake("s ⊙ v: the −s sᵀ term of the Jacobian dropped",
             "Every output s_i depends on every input x_j through the normalising sum, not only on x_i: "
             "a cross term is missing.",
             lambda x, tangent: _softmax(x) * tangent),

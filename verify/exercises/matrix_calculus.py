@@ -64,7 +64,7 @@ EXERCISES = [
         mistakes=(
             Mistake("2Ax: the symmetric shortcut", "The sampled A is not symmetric. x occurs twice in xᵀAx: differentiate each occurrence, holding the other fixed.",
                     lambda x, A: 2 * (A @ x)),
-            Mistake("Ax: the left x treated as a constant", "x occurs twice in xᵀAx; you differentiated only the right-hand one.",
+            Mistake("Ax: the right x treated as a constant", "x occurs twice in xᵀAx; you differentiated only the left-hand one.",
                     lambda x, A: A @ x),
         ),
     ),
