@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import difflib
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .engine import FRAMEWORK_CHOICES, CheckResult, cast_args, draw_probe, entry_rng, run_entry
+from .engine import FRAMEWORK_CHOICES, CheckResult, _one_line, cast_args, draw_probe, entry_rng, run_entry
 from .registry import PROBED_KINDS, Identity
+from .user_module import where_raised
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_VERSION = 1
@@ -173,24 +173,6 @@ def sampled_call(identity: Identity, seed: int = 0, dtype: str = "float64"):
         return tuple(result) if isinstance(result, list) else result
 
     return call
-
-
-def where_raised(exc: BaseException, path: Path) -> str:
-    """``FILE:LINE`` of the innermost frame of the student's file in the traceback."""
-    target = Path(path).resolve()
-    found = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        try:
-            if Path(frame.filename).resolve() == target:
-                found = f"{path}:{frame.lineno}"
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _as_parts(value):

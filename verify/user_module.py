@@ -47,23 +47,29 @@ def _import(path: Path):
     return module
 
 
-def _where(exc: BaseException, path: Path) -> str:
-    """``SyntaxError at FILE:LINE: message``: the line of the user's file that failed."""
+def where_raised(exc: BaseException, path: Path) -> str:
+    """``FILE:LINE`` of the innermost frame of the user's file in the traceback ('' if none)."""
     import traceback
 
-    if isinstance(exc, SyntaxError):
-        line = f" at {path}:{exc.lineno}" if exc.lineno else ""
-        return f"{type(exc).__name__}{line}: {exc.msg}"
-    text = str(exc).strip().splitlines()
-    message = text[0] if text else ""
-    target, line = path.resolve(), ""
+    target, found = Path(path).resolve(), ""
     for frame in traceback.extract_tb(exc.__traceback__):
         try:
             if Path(frame.filename).resolve() == target:
-                line = f" at {path}:{frame.lineno}"
+                found = f"{path}:{frame.lineno}"
         except (OSError, ValueError):
             continue
-    return f"{type(exc).__name__}{line}: {message}".rstrip(": ")
+    return found
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """``SyntaxError at FILE:LINE: message``: the line of the user's file that failed."""
+    if isinstance(exc, SyntaxError):
+        line = f" at {path}:{exc.lineno}" if exc.lineno else ""
+        return f"{type(exc).__name__}{line}: {exc.msg}"
+    where = where_raised(exc, path)
+    text = str(exc).strip().splitlines()
+    message = text[0] if text else ""
+    return f"{type(exc).__name__}{f' at {where}' if where else ''}: {message}".rstrip(": ")
 
 
 def declaration_to_identity(item, index: int, path: Path) -> Identity:
