@@ -179,8 +179,9 @@ def verdict(low_row, high_row, factor: float = 1.0) -> str:
     return judge((low_row["min"], low_row["median"]), (high_row["min"], high_row["median"]), factor)
 
 
-def gradient_cost_table(cases, times) -> list[str]:
-    """cost(derivative)/cost(function) per approach, the function timed in the same framework."""
+def gradient_cost_table(cases, times, judged: dict | None = None) -> list[str]:
+    """cost(derivative)/cost(function) per approach, the function timed in the same framework;
+    each verdict also goes into ``judged`` (statement -> yes / no / inconclusive) if given."""
     lines = [
         f"| case | method | size | derivative | function | ratio (min; median) | within {CHEAP_GRADIENT_BOUND:g}× |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -197,6 +198,8 @@ def gradient_cost_table(cases, times) -> list[str]:
             if function is None:
                 continue
             outcome = verdict(row, function, CHEAP_GRADIENT_BOUND)
+            if judged is not None:
+                judged[f"cost ≤ {CHEAP_GRADIENT_BOUND:g}× function: {case.name} {method} at {size}"] = outcome
             lines.append(
                 f"| {case.name} | {method} | {size} | {seconds(row['min'])} | {seconds(function['min'])} | "
                 f"{row['min'] / function['min']:.2f}; {row['median'] / function['median']:.2f} | {outcome} |"
@@ -204,8 +207,9 @@ def gradient_cost_table(cases, times) -> list[str]:
     return lines
 
 
-def bars(cases, times) -> tuple[list[str], list[str], list[str]]:
-    """The project's bars, each judged on intervals: hand ≤ fastest autodiff; hand gradient ≤ 3× f."""
+def bars(cases, times, judged: dict | None = None) -> tuple[list[str], list[str], list[str]]:
+    """The project's bars, each judged on intervals: hand ≤ fastest autodiff; hand gradient ≤ 3× f.
+    The first kind's verdicts also go into ``judged`` if given."""
     lines = ["| case | size | hand-coded | fastest autodiff | hand / fastest (min; median) | bar met |",
              "| --- | --- | --- | --- | --- | --- |"]
     failures, inconclusive = [], []
@@ -219,6 +223,8 @@ def bars(cases, times) -> tuple[list[str], list[str], list[str]]:
             _, winner = min(autodiff)
             fastest = times[(case.name, winner, size)]
             outcome = verdict(hand, fastest)
+            if judged is not None:
+                judged[f"hand ≤ fastest autodiff: {case.name} at {size}"] = outcome
             text = f"{case.name} at {size}: hand {seconds(hand['min'])} vs {winner} {seconds(fastest['min'])}"
             (failures if outcome == "no" else inconclusive if outcome == "inconclusive" else []).append(text)
             lines.append(f"| {case.name} | {size} | {seconds(hand['min'])} | {winner} {seconds(fastest['min'])} | "
@@ -317,12 +323,8 @@ def conclusions(out: Path) -> dict[str, str]:
     _, plan, times, _ = load(out)
     cases = [BY_NAME[name] for name in dict.fromkeys(p["case"] for p in plan)]
     judged = {}
-    for line in bars(cases, times)[0][2:] + gradient_cost_table(cases, times)[2:]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 6:  # a bar: case, size, hand, fastest, ratio, verdict
-            judged[f"hand ≤ fastest autodiff: {cells[0]} at {cells[1]}"] = cells[5]
-        else:  # a cost ratio: case, method, size, derivative, function, ratio, verdict
-            judged[f"cost ≤ {CHEAP_GRADIENT_BOUND:g}× function: {cells[0]} {cells[1]} at {cells[2]}"] = cells[6]
+    bars(cases, times, judged)
+    gradient_cost_table(cases, times, judged)
     return judged
 
 
