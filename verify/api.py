@@ -405,7 +405,14 @@ def _needs_structure(function, example_args, wrt) -> bool:
         if jax is not None and isinstance(a, jax.Array):
             return True
     items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
-    return any(isinstance(w, str) and not w.isidentifier() for w in items)  # a path: "params.w", "params['w']"
+    if any(isinstance(w, str) and not w.isidentifier() for w in items):  # a path: "params.w", "params['w']"
+        return True
+    try:  # a structured result (a tuple, a dict of arrays)
+        with np.errstate(all="ignore"):
+            out = function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in example_args])
+    except Exception:
+        return False
+    return is_structured(out)
 
 
 def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolerance, tolerance_reason, holomorphic, seed, dtype,

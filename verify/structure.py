@@ -176,7 +176,7 @@ def flatten_output(out):
     from array_api_compat import array_namespace
 
     xp = array_namespace(*leaves)
-    return xp.concat([xp.reshape(xp.asarray(leaf), (-1,)) for leaf in leaves])
+    return xp.concat([xp.reshape(leaf if hasattr(leaf, "shape") else xp.asarray(leaf), (-1,)) for leaf in leaves])
 
 
 def output_unflattener(out):
