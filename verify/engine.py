@@ -13,7 +13,7 @@ gets fresh copies of its inputs (``Guarded``), so no call moves the point at whi
 next is evaluated; a write into an argument ("derivative writes into argument 0 (x)") and
 two calls that differ ("nondeterministic: ...") fail every check with their own reason,
 followed by what the comparison on copies found. At a kink of f (one-sided derivatives
-that differ: ``oracles.kink_intervals``), a check is judged off the kink by its reference
+that differ at every step: ``oracles.examine_kinks``), a check is judged off the kink by its reference
 and at it by the interval between the one-sided derivatives: a value inside is a valid
 subgradient, whichever subgradient JAX or torch chose.
 """
@@ -394,7 +394,9 @@ def _unwrap_single(entry: Identity, ref):
     return ref
 
 
-def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
+def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None):
+    """(value, method, oracle error estimate, warning); ``near``: the kink examination
+    (oracles.examine_kinks), whose steps the finite differences keep to, or None."""
     from . import backends
 
     wrt = entry.wrt_tuple
@@ -405,7 +407,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
         if spec.id == "cstep":
             result = oracles.complex_step(kind, entry.function, args, wrt, probe)
         else:
-            result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step)
+            result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step, near)
         return result.value, result.method, result.error_estimate, result.warning
     if spec.framework == "jax":
         import jax.numpy as jnp
@@ -551,13 +553,16 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
 
     kink_cache = []
 
-    def kink_here():
-        """The kink of f at args (oracles.kink_intervals), examined once, when first asked."""
+    def examined():
+        """f's kinks at and near args (oracles.examine_kinks), examined once, when first asked."""
         if not kink_cache:
             from . import oracles
 
-            kink_cache.append(oracles.kink_intervals(entry.kind, primal, args, entry.wrt_tuple, probe))
+            kink_cache.append(oracles.examine_kinks(entry.kind, primal, args, entry.wrt_tuple, probe))
         return kink_cache[0]
+
+    def kink_here():
+        return examined().kink
 
     results = []
     for spec in specs:
@@ -566,7 +571,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         ref = None
         try:
             found = kink_here() if spec.id == "fd" else None  # central differences average a kink's sides
-            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe)
+            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe, examined() if spec.id == "fd" else None)
             ref = _unwrap_single(entry, ref)
             if estimate is not None and np.isfinite(estimate) and found is None:
                 result.oracle_error_estimate = float(estimate)
