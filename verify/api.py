@@ -251,7 +251,8 @@ class CheckReport:
 
 def check(function, derivative, *example_args, kind: str, wrt=0, name: str | None = None, tolerance=None,
           tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str = "float64",
-          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
+          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False, trials: int = 0,
+          sample=None) -> CheckReport:
     """Check ``derivative``, a hand-coded derivative of ``function``, at ``example_args``
     against JAX, torch and finite differences; returns a CheckReport (``.passed``; ``print``
     shows every check's error).
@@ -328,6 +329,13 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
     tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
     raise_on_failure: raise VerificationError (an AssertionError) instead of returning a
       failed result.
+    trials: also check at this many further points, perturbations of the given arguments
+      that keep their structure (shapes, dtypes, signs; integer labels unchanged) and move
+      off degenerate values (ones, zeros, equal entries, symmetric matrices); each check
+      reports its worst point, and a note says when the given point passed but a trial
+      failed ("the given point is degenerate: ..."). See verify/trials.py.
+    sample: a function rng -> tuple of arguments that draws the trials' points instead
+      (trials defaults to 3 when sample is given).
     """
     __tracebackhide__ = True
     from .projection import PROJECTION_CHOICES
@@ -336,6 +344,10 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
         raise UsageError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
     if not example_args:
         raise UsageError("give the example argument(s) at which to check the derivative")
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
+        raise UsageError(f"trials={trials!r}: give the number of further points to check at (an int >= 0)")
+    if sample is not None and not callable(sample):
+        raise UsageError(f"sample must be a function rng -> tuple of arguments, not {type(sample).__name__}")
     if kind not in KINDS:
         raise UsageError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
     if ("autodiff", str(dtype)) not in TOLERANCES:
@@ -376,6 +388,12 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
         out_shape = None
     notes.extend(adequacy_notes(function, args, wrt, out_shape))
     result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection, raise_usage=True)
+    if trials or sample is not None:  # more than the one point (verify/trials.py)
+        from .trials import run_trials
+
+        rerun = lambda moved: run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=moved, projection=projection, raise_usage=True)  # noqa: E731
+        notes.extend(run_trials(function, args, result, rerun, trials=int(trials) or 3, seed=seed, sample=sample,
+                                names=argument_names(function, len(args))))
     notes.extend(result.notes)
     if any(c.mode.endswith("projected") for c in result.checks):
         from .projection import PROBES
