@@ -71,6 +71,22 @@ def test_a_mistake_at_the_given_point_is_not_called_degenerate():
     assert not result.passed and not [n for n in result.notes if "degenerate" in n]
 
 
+def quadratic(x, A):
+    return 0.5 * array_namespace(x, A).sum(x * (A @ x))
+
+
+def test_a_symmetric_matrix_is_moved_off_and_a_transpose_mistake_found():
+    rng = np.random.default_rng(6)
+    x, B = rng.standard_normal(5), rng.standard_normal((5, 5))
+    S = B + B.T
+    wrong = lambda x, A: A @ x  # noqa: E731  (right only for a symmetric A: ½(A + Aᵀ)x)
+    assert verify.check(quadratic, wrong, x, S, kind="gradient").passed
+    result = verify.check(quadratic, wrong, x, S, kind="gradient", trials=2)
+    assert not result.passed
+    assert any(n.endswith("fails at trial 1 (argument 1 (A) perturbed off a symmetric matrix)") for n in result.notes), result.notes
+    assert verify.check(quadratic, lambda x, A: 0.5 * (A + A.T) @ x, x, S, kind="gradient", trials=2).passed
+
+
 def softmax_cross_entropy(z, labels):
     xp = array_namespace(z)
     one_hot = xp.astype(xp.arange(z.shape[-1])[None, :] == labels[:, None], z.dtype)
