@@ -283,3 +283,114 @@ def test_pytest_plugin_fixture_raises_with_where_and_why():
     text = str(caught.value)
     assert "where: argument 0 (v) at [" in text and "likely: sign flip: got = −expected" in text
     assert assert_derivative(f, lambda v: 2 * v, x, kind="gradient", backends=("jax",)).passed
+
+
+# --------------------------------------------------------------------------------------
+# Named candidates from the arguments and the output y = f(x): each recogniser fires on
+# its planted pattern and stays silent (or names another class) on a look-alike
+# --------------------------------------------------------------------------------------
+
+R80 = np.random.default_rng(80)
+t = R80.uniform(0.5, 2.0, 7)  # positive, distinct
+s = R80.uniform(-1.2, 1.2, 7)  # both signs
+M1, M2 = R80.standard_normal((3, 5)), R80.standard_normal((3, 5))
+v5 = R80.standard_normal(5)
+W = R80.standard_normal((5, 3))
+v3 = R80.standard_normal(3)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+PRODUCT = t**3 * np.sin(t)  # y = x³·sin x: y′ = 3x²·sin x + x³·cos x
+PRODUCT_DERIVATIVE = 3 * t**2 * np.sin(t) + t**3 * np.cos(t)
+TANH_B = np.tanh(M2 @ v5)  # ∂((Ax) ⊙ tanh(Bx))/∂x = diag(tanh(Bx))·A + diag(Ax ⊙ (1 − tanh²(Bx)))·B
+HADAMARD = TANH_B[:, None] * M1 + ((M1 @ v5) * (1 - TANH_B**2))[:, None] * M2
+QUOTIENT_DERIVATIVE = (np.cos(t) * (1 + t * t) - 2 * t * np.sin(t)) / (1 + t * t) ** 2  # (sin x/(1 + x²))′
+COEFFICIENTS = (0.5, -2.0, 3.0, 0.25, -1.5)
+POLYNOMIAL = sum(c * t**k for k, c in enumerate(COEFFICIENTS))
+POLYNOMIAL_DERIVATIVE = sum(k * c * t ** (k - 1) for k, c in enumerate(COEFFICIENTS) if k)
+SCATTERED = R80.standard_normal((10, 4))
+MARGINALS = R80.standard_normal((6, 5))  # not an argument: only its two marginal sums are seen
+
+# (class, got, ref, keyword arguments of diagnose_block, phrase)
+NAMED = [
+    ("term", 3 * t**2 * np.sin(t), PRODUCT_DERIVATIVE, dict(args=[(t, "x")], output=PRODUCT),
+     "got = 3·y/x with y = f(x), the output, and x = argument 0 (x): for y = x^3·g(x), y′ = 3·x^2·g + x^3·g′, and got is only the term 3·x^2·g"),
+    ("sign", 3 * t**2 * np.sin(t) - t**3 * np.cos(t), PRODUCT_DERIVATIVE, dict(args=[(t, "x")], output=PRODUCT),
+     "got + expected = 6·y/x with y = f(x)"),
+    ("term", np.diag(sigmoid(t)), np.diag(sigmoid(t) * (1 + t * (1 - sigmoid(t)))), dict(args=[(t, "x")], output=t * sigmoid(t), out_ndim=1),
+     "for y = x·g(x), y′ = g + x·g′, and got is only the term g"),  # SiLU's Jacobian: a diagonal block
+    ("term", TANH_B[:, None] * M1, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
+     "got − expected = diag(d)·B, a multiple of argument 2 (B) row by row, and got = diag(e)·A alone"),
+    ("sign", 2 * TANH_B[:, None] * M1 - HADAMARD, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
+     "the one that carries B (argument 2 (B)) has its sign flipped"),
+    ("output", sigmoid(s), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")], output=sigmoid(s)),
+     "got = expected/(1 − y) with y = f(x), the output"),
+    ("output", (1 - np.tanh(W @ v3))[:, None] * W, (1 - np.tanh(W @ v3) ** 2)[:, None] * W, dict(args=[(v3, "x"), (W, "W")], output=np.tanh(W @ v3), out_ndim=1),
+     "got = expected/(1 + y)"),  # a Jacobian block: y broadcast along the input axis
+    ("power", 1 / np.cos(s), 1 / np.cos(s) ** 2, dict(args=[(s, "x")]), "got² = expected (got = √expected): a square forgotten"),
+    ("power", 1 / np.cos(s + 1.5), 1 / np.cos(s + 1.5) ** 2, dict(args=[(s + 1.5, "x")]), "got² = expected (got = √expected, either sign)"),
+    ("power", softmax(s), softmax(s / 0.7), dict(args=[(s, "x")]), "·expected^(7/10) entrywise"),
+    ("variable", v5.copy(), 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]),
+     "got = x (argument 0 (x)) where the answer is a (argument 1 (a))"),
+    ("factor", QUOTIENT_DERIVATIVE * (1 + t * t), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), "got = (1 + x²) × expected"),
+    ("factor", QUOTIENT_DERIVATIVE / (2 - t + t * t / 2), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), "got = expected / (2 − x + 1/2·x²)"),
+    ("shift", sum(k * COEFFICIENTS[k - 1] * t ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(t, "x")], output=POLYNOMIAL),
+     "coefficients shifted: y = f(x) is a polynomial of degree 4 in x"),
+    ("entry", np.where(np.eye(10, 4, dtype=bool)[::-1], SCATTERED / 2, SCATTERED), SCATTERED, dict(),
+     "confined to 4 of 40 entries ([6, 3], [7, 2], [8, 1], [9, 0]), and there got = 1/2 × expected"),
+    ("axis", MARGINALS.sum(axis=1), MARGINALS.sum(axis=0), dict(args=[(X, "X"), (W, "W")]),
+     "got has shape (6,) where (5,) is expected, with the same total"),
+]
+
+
+@pytest.mark.parametrize("cls, got, ref, kwargs, phrase", NAMED, ids=[f"{p[0]}-{k}" for k, p in enumerate(NAMED)])
+def test_named_candidate_gets_its_class(cls, got, ref, kwargs, phrase):
+    found = diagnose_block(got, ref, **kwargs)
+    assert found is not None and found.kind == cls, found
+    assert phrase in found.text, found.text
+
+
+# (what it looks like, got, ref, keyword arguments, the class it may get instead, or None)
+LOOK_ALIKES = [
+    ("the x³·g′ term halved, not missing", 3 * t**2 * np.sin(t) + 0.5 * t**3 * np.cos(t), PRODUCT_DERIVATIVE, dict(args=[(t, "x")], output=PRODUCT), None),
+    ("y a pure power: c·y/x is the whole answer", t**2, 3 * t**2, dict(args=[(t, "x")], output=t**3), "factor"),
+    ("the B term's factor wrong, not missing", TANH_B[:, None] * M1 + ((M1 @ v5) * TANH_B)[:, None] * M2, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]), None),
+    ("a function of y outside the family", sigmoid(s) * (1 - sigmoid(s) ** 3), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")], output=sigmoid(s)), None),
+    ("a factor of y without the output given", sigmoid(s), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")]), None),
+    ("a power that is no simple fraction", softmax(s) ** 0.5037, softmax(s), dict(args=[(s, "x")]), None),
+    ("a square root plus noise", np.sqrt(1 / np.cos(s) ** 2) + 1e-6 * np.cos(5 * s), 1 / np.cos(s) ** 2, dict(args=[(s, "x")]), None),
+    ("another argument plus the right one", v5 + 2 * np.cos(v5) + 3, 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]), None),
+    ("a cubic factor", QUOTIENT_DERIVATIVE * (1 + t * t + t**3), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), None),
+    ("a non-polynomial factor", QUOTIENT_DERIVATIVE * (1 + np.sin(t)), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), None),
+    ("the coefficients reversed, not shifted", sum(k * COEFFICIENTS[4 - k] * t ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(t, "x")], output=POLYNOMIAL), None),
+    ("scattered entries, each off by its own factor", np.where(np.eye(10, 4, dtype=bool), SCATTERED * np.arange(2, 12)[:, None] / 3, SCATTERED), SCATTERED, dict(), None),
+    ("too many entries to be scattered", np.where(np.eye(10, 4, dtype=bool) | np.eye(10, 4, k=-4, dtype=bool) | np.eye(10, 4, k=-6, dtype=bool), SCATTERED / 2, SCATTERED), SCATTERED, dict(), None),
+    ("a vector of the other size with another total", MARGINALS.sum(axis=1) + 1.0, MARGINALS.sum(axis=0), dict(args=[(X, "X"), (W, "W")]), None),
+]
+
+
+@pytest.mark.parametrize("label, got, ref, kwargs, other", LOOK_ALIKES, ids=[p[0] for p in LOOK_ALIKES])
+def test_look_alike_gets_no_named_candidate(label, got, ref, kwargs, other):
+    found = diagnose_block(got, ref, **kwargs)
+    assert (found.kind if found else None) == other, found
+
+
+def test_output_reaches_the_diagnosis_through_check():
+    """The engine hands the primal's output to the diagnosis: σ written for σ′."""
+
+    def f(z):
+        xp = array_namespace(z)
+        return 1 / (1 + xp.exp(-z))
+
+    result = verify.check(f, sigmoid, s, kind="derivative", backends=("jax",))
+    assert not result.passed
+    assert all(c.diagnosis_class == "output" for c in result.failures), result.message()
+    assert "likely: got = expected/(1 − y) with y = f(x), the output" in result.message()
