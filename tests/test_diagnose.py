@@ -332,7 +332,7 @@ NAMED = [
     ("sign", 2 * TANH_B[:, None] * M1 - HADAMARD, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
      "the one that carries B (argument 2 (B)) has its sign flipped"),
     ("output", sigmoid(s), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")], output=sigmoid(s)),
-     "got = expected/(1 − y) with y = f(x), the output"),
+     "got = y, the function's value, and expected/(1 − y) with y = f(x), the output"),
     ("output", (1 - np.tanh(W @ v3))[:, None] * W, (1 - np.tanh(W @ v3) ** 2)[:, None] * W, dict(args=[(v3, "x"), (W, "W")], output=np.tanh(W @ v3), out_ndim=1),
      "got = expected/(1 + y)"),  # a Jacobian block: y broadcast along the input axis
     ("power", 1 / np.cos(s), 1 / np.cos(s) ** 2, dict(args=[(s, "x")]), "got² = expected (got = √expected): a square forgotten"),
@@ -393,4 +393,4 @@ def test_output_reaches_the_diagnosis_through_check():
     result = verify.check(f, sigmoid, s, kind="derivative", backends=("jax",))
     assert not result.passed
     assert all(c.diagnosis_class == "output" for c in result.failures), result.message()
-    assert "likely: got = expected/(1 − y) with y = f(x), the output" in result.message()
+    assert "likely: got = y, the function's value, and expected/(1 − y) with y = f(x), the output" in result.message()

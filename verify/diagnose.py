@@ -591,10 +591,10 @@ def _output_factor(test: _Test, output, out_ndim) -> Diagnosis | None:
                 if c is None or (abs(c - 1) > test.rtol and _simple(c, test.rtol) is None):
                     continue
                 scale = "" if abs(c - 1) <= test.rtol else f" × {_fraction(c)}"
-                itself = "; got = y itself, the function's value" if name == "(1 − y)" and missing and test.explains(got - c * y) else ""
                 if missing:
-                    return Diagnosis("output", f"got = expected/{name}{scale} with y = f(x), the output: a derivative written through the output "
-                                               f"with the factor {name} missing (e.g. {example}){itself}")
+                    itself = f"got = {_times(c)}y, the function's value, and " if test.explains(got - c * y) else "got = "
+                    return Diagnosis("output", f"{itself}expected/{name}{scale} with y = f(x), the output: a derivative written through the output "
+                                               f"with the factor {name} missing (e.g. {example})")
                 return Diagnosis("output", f"got = expected·{name}{scale} with y = f(x), the output: a factor {name} of the output too many")
     return None
 
