@@ -318,6 +318,20 @@ POLYNOMIAL = sum(c * t**k for k, c in enumerate(COEFFICIENTS))
 POLYNOMIAL_DERIVATIVE = sum(k * c * t ** (k - 1) for k, c in enumerate(COEFFICIENTS) if k)
 SCATTERED = R80.standard_normal((10, 4))
 MARGINALS = R80.standard_normal((6, 5))  # not an argument: only its two marginal sums are seen
+LOGITS = R80.standard_normal((4, 5))
+ONEHOT = np.eye(5)[[3, 4, 1, 1]]  # class counts 0, 2, 0, 1, 1
+
+
+def softmax_over(z, axis):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+CROSS_ENTROPY_GRADIENT = (softmax_over(LOGITS, 1) - ONEHOT) / 4  # ∂ mean_b CE(softmax(z_b), y_b)/∂z
+XS = R80.standard_normal((5, 5)) + 3 * np.eye(5)  # not symmetric
+XS_INV = np.linalg.inv(XS)
+Y_Z = np.outer(v5, R80.standard_normal(5))
+INVERSE_BILINEAR = -XS_INV.T @ Y_Z @ XS_INV.T  # ∂(yᵀX⁻¹z)/∂X = −X⁻ᵀ y zᵀ X⁻ᵀ
 
 # (class, got, ref, keyword arguments of diagnose_block, phrase)
 NAMED = [
@@ -338,6 +352,7 @@ NAMED = [
     ("power", 1 / np.cos(s), 1 / np.cos(s) ** 2, dict(args=[(s, "x")]), "got² = expected (got = √expected): a square forgotten"),
     ("power", 1 / np.cos(s + 1.5), 1 / np.cos(s + 1.5) ** 2, dict(args=[(s + 1.5, "x")]), "got² = expected (got = √expected, either sign)"),
     ("power", softmax(s), softmax(s / 0.7), dict(args=[(s, "x")]), "·expected^(7/10) entrywise"),
+    ("power", np.sin(s) ** 2, np.sin(s), dict(), "got = expected²: a square too many"),  # expected of both signs
     ("variable", v5.copy(), 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]),
      "got = x (argument 0 (x)) where the answer is a (argument 1 (a))"),
     ("factor", QUOTIENT_DERIVATIVE * (1 + t * t), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), "got = (1 + x²) × expected"),
@@ -348,6 +363,10 @@ NAMED = [
      "confined to 4 of 40 entries ([6, 3], [7, 2], [8, 1], [9, 0]), and there got = 1/2 × expected"),
     ("axis", MARGINALS.sum(axis=1), MARGINALS.sum(axis=0), dict(args=[(X, "X"), (W, "W")]),
      "got has shape (6,) where (5,) is expected, with the same total"),
+    ("transpose", -XS_INV @ Y_Z @ XS_INV, INVERSE_BILINEAR, dict(args=[(XS, "X")]), "X·got·X = Xᵀ·expected·Xᵀ: X⁻¹ where X⁻ᵀ belongs"),
+    ("transpose", XS_INV @ W, XS_INV.T @ W, dict(args=[(XS, "X"), (W, "B")]), "X·got = Xᵀ·expected: X⁻¹ where X⁻ᵀ belongs (or the reverse) on the left"),
+    ("axis", (softmax_over(LOGITS, 0) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]),
+     "normalised over the wrong axis: got + 1/4·y sums to 1/4 along axis 0, where the answer + 1/4·y does along axis 1"),
 ]
 
 
@@ -373,6 +392,10 @@ LOOK_ALIKES = [
     ("the coefficients reversed, not shifted", sum(k * COEFFICIENTS[4 - k] * t ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(t, "x")], output=POLYNOMIAL), None),
     ("scattered entries, each off by its own factor", np.where(np.eye(10, 4, dtype=bool), SCATTERED * np.arange(2, 12)[:, None] / 3, SCATTERED), SCATTERED, dict(), None),
     ("too many entries to be scattered", np.where(np.eye(10, 4, dtype=bool) | np.eye(10, 4, k=-4, dtype=bool) | np.eye(10, 4, k=-6, dtype=bool), SCATTERED / 2, SCATTERED), SCATTERED, dict(), None),
+    ("normalised over the wrong axis, then scaled", (1.1 * softmax_over(LOGITS, 0) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]), None),
+    ("normalised over the right axis at other logits", (softmax_over(LOGITS[::-1], 1) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]), None),
+    ("X⁻¹ for X⁻ᵀ and a relative 1e-6", -(1 + 1e-6) * XS_INV @ Y_Z @ XS_INV, INVERSE_BILINEAR, dict(args=[(XS, "X")]), None),
+    ("X⁻¹ for X⁻ᵀ and one entry off", -XS_INV @ Y_Z @ XS_INV + 0.1 * np.eye(5)[0][:, None] * np.eye(5)[0], INVERSE_BILINEAR, dict(args=[(XS, "X")]), None),
     ("a vector of the other size with another total", MARGINALS.sum(axis=1) + 1.0, MARGINALS.sum(axis=0), dict(args=[(X, "X"), (W, "W")]), None),
 ]
 

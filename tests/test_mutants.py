@@ -99,7 +99,7 @@ def test_mutant_sensitivity_table_against_gradcheck_and_check_grads():
     assert len(CHECKERS) == 7
 
 
-DIAGNOSIS_RATE = 0.80  # measured: 83 of 98 (tests/mutation_report.md); 0 wrong is the hard line
+DIAGNOSIS_RATE = 0.80  # measured: 85 of 98 (tests/mutation_report.md); 0 wrong is the hard line
 
 
 def test_mutant_diagnosis_rate_and_never_a_wrong_diagnosis():

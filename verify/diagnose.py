@@ -53,7 +53,11 @@ arguments or the output y = f(x), never from the function's name):
              with every coefficient taken one position off (c_(k−1) or c_(k+1) for c_k)
 - entry      the difference is confined to a few scattered entries (no more than the block's
              longest axis, a third of the block at most) where got = c·expected, c simple
-- axis       a result of the wrong shape that differs along one axis whose two sizes are
+- transpose  for a square, non-symmetric argument X: X·got = Xᵀ·expected, got·X = expected·Xᵀ
+             or X·got·X = Xᵀ·expected·Xᵀ: X⁻¹ where X⁻ᵀ belongs on that side
+- axis       got = α·P − β·Y for an argument Y and P normalised along one axis, while the
+             answer's sums follow the same law along another: a softmax over the wrong axis;
+             or a result of the wrong shape that differs along one axis whose two sizes are
              sizes of the arguments' axes, with the same sums along it: the two marginal
              sums of one array, summed over the wrong axis
 """
@@ -448,7 +452,7 @@ def _output_like(output, shape, out_ndim) -> np.ndarray | None:
         return None
     try:
         y = np.asarray(output, dtype=np.float64)
-    except (TypeError, ValueError):
+    except Exception:  # an output numpy cannot read (a tensor that requires grad): no candidate from it
         return None
     if not _varies(y):
         return None
@@ -467,7 +471,7 @@ def _elementwise(test: _Test, output, out_ndim) -> tuple[_Test, np.ndarray] | No
         return None
     try:
         y = np.asarray(output, dtype=np.float64)
-    except (TypeError, ValueError):
+    except Exception:  # an output numpy cannot read (a tensor that requires grad): no candidate from it
         return None
     if y.size < 3 or not _varies(y):
         return None
@@ -618,7 +622,7 @@ def _power(test: _Test) -> Diagnosis | None:
             return None
         base = np.abs(ref) ** float(f)
         one_sign = bool(np.all(ref > 0) or np.all(ref < 0))
-        signed = np.sign(ref) * base
+        signed = ref ** int(f) if f.denominator == 1 else np.sign(ref) * base  # an integer power keeps its own sign
         c = _fit(test, signed, got)
         free = False
         if c is None and f == Fraction(1, 2) and one_sign:  # √ with either sign: got² ∝ expected
@@ -631,7 +635,9 @@ def _power(test: _Test) -> Diagnosis | None:
         return Diagnosis("power", f"got² = {_times(c2)}expected (got = {_times(c)}√expected{either}): a square forgotten (e.g. sec x where sec²x belongs)")
     if f == 2:
         return Diagnosis("power", f"got = {_times(c)}expected²: a square too many")
-    return Diagnosis("power", f"got = {_fraction(c)}·expected^({f}) entrywise: a power of the answer (a wrong exponent, or a wrong scale "
+    if f.denominator == 1:
+        return Diagnosis("power", f"got = {_times(c)}expected^({f}) entrywise: a power of the answer (a wrong exponent)")
+    return Diagnosis("power", f"got = {_times(c)}expected^({f}) entrywise: a power of the answer (a wrong exponent, or a wrong scale "
                               f"inside an exponential: softmax(x) ∝ softmax(x/τ)^τ, a temperature τ forgotten)")
 
 
@@ -722,10 +728,8 @@ def _polynomial_shift(test: _Test, args, output) -> Diagnosis | None:
     rounding, degree 2 or more), the answer is its derivative Σ k c_k x^(k−1), and got is
     Σ k c_(k∓1) x^(k−1): every coefficient taken one position off."""
     got, ref = test.got, test.ref
-    if output is None or isinstance(output, (tuple, list, dict)) or ref.size < 5:
-        return None
-    y = np.asarray(output, dtype=np.float64)
-    if y.shape != ref.shape or not _varies(y):
+    y = _output_like(output, ref.shape, None)
+    if y is None or ref.size < 5:
         return None
     for i, (x, name) in enumerate(args):
         if x.shape != ref.shape:
@@ -736,7 +740,7 @@ def _polynomial_shift(test: _Test, args, output) -> Diagnosis | None:
         for degree in range(2, x.size - 1):
             V = np.vander(x, degree + 1, increasing=True)
             c = np.linalg.lstsq(V, y.ravel(), rcond=None)[0]
-            if float(np.max(np.abs(V @ c - y.ravel()))) <= RESIDUAL_RTOL["float64"] * float(np.max(np.abs(y))):
+            if float(np.max(np.abs(V @ c - y.ravel()))) <= test.rtol * float(np.max(np.abs(y))):
                 break
         else:
             continue
@@ -775,6 +779,71 @@ def _scattered(test: _Test) -> Diagnosis | None:
     shown = ", ".join(entries[:6]) + (", …" if len(entries) > 6 else "")
     hint = " (a part added once where a repeated index adds it twice: '=' where '+=' is needed?)" if f == Fraction(1, 2) else ""
     return Diagnosis("entry", f"the difference is confined to {count} of {ref.size} entries ({shown}), and there got = {_fraction(c)} × expected{hint}")
+
+
+def _normalised_axis(test: _Test, args) -> Diagnosis | None:
+    """got = α·P − β·Y for an argument Y shaped like the block and P normalised along axis
+    i (got's sums along i equal α − β·(Y's sums), fitted), where the answer's sums along
+    another axis j follow the same law: a softmax (or a normalisation) over the wrong axis,
+    as in (softmax(z) − y)/B taken over the batch axis."""
+    got, ref = test.got, test.ref
+    if ref.ndim < 2:
+        return None
+
+    def follows(a: np.ndarray, Y: np.ndarray, axis: int, alpha: float, beta: float) -> bool:
+        residual = a.sum(axis=axis) - (alpha - beta * Y.sum(axis=axis))
+        return float(np.max(np.abs(residual))) <= test.rtol * test.scale * a.shape[axis]
+
+    for k, (Y, name) in enumerate(args):
+        if Y.shape != ref.shape or not _varies(Y):
+            continue
+        Y = Y.astype(np.float64)
+        for i in range(ref.ndim):
+            sums = Y.sum(axis=i).ravel()
+            if sums.size < 3 or not _varies(sums):  # α and β need two distinct sums and one to spare
+                continue
+            design = np.stack([np.ones_like(sums), -sums], axis=1)
+            alpha, beta = np.linalg.lstsq(design, got.sum(axis=i).ravel(), rcond=None)[0]
+            if alpha == 0 or not follows(got, Y, i, alpha, beta):
+                continue
+            for j in range(ref.ndim):
+                if j != i and follows(ref, Y, j, alpha, beta) and not follows(got, Y, j, alpha, beta) and not follows(ref, Y, i, alpha, beta):
+                    y_ = name or f"argument {k}"
+                    plus = f" + {_times(beta)}{y_}" if beta > 0 else f" − {_times(-beta)}{y_}" if beta < 0 else ""
+                    return Diagnosis("axis", f"normalised over the wrong axis: got{plus} sums to {_fraction(alpha)} along axis {i}, "
+                                             f"where the answer{plus} does along axis {j} ({y_}: argument {k}): a softmax or a normalisation "
+                                             f"over axis {i} where axis {j} is meant")
+    return None
+
+
+def _inverse_transposed(test: _Test, args) -> Diagnosis | None:
+    """For a square, non-symmetric argument X: X·got = Xᵀ·expected, got·X = expected·Xᵀ or
+    X·got·X = Xᵀ·expected·Xᵀ (to rounding of the products): got is the answer with X⁻¹
+    where X⁻ᵀ belongs (or the reverse) on that side, as in −X⁻ᵀ y zᵀ X⁻ᵀ written with X⁻¹."""
+    got, ref = test.got, test.ref
+    if ref.ndim != 2:
+        return None
+    for i, (X, name) in enumerate(args):
+        if X.ndim != 2 or X.shape[0] != X.shape[1] or X.shape[0] < 2 or np.allclose(X, X.T):
+            continue
+        X = X.astype(np.float64)
+        n = X.shape[0]
+        size = float(np.sum(X * X)) * max(float(np.max(np.abs(got))), test.scale)  # the products' rounding scale
+        x_ = name or f"argument {i}"
+        sides = []
+        if ref.shape[0] == n:
+            sides.append((X @ got, X.T @ ref, X @ ref, f"{x_}·got = {x_}ᵀ·expected", "on the left", 1))
+        if ref.shape[1] == n:
+            sides.append((got @ X, ref @ X.T, ref @ X, f"got·{x_} = expected·{x_}ᵀ", "on the right", 1))
+        if ref.shape == (n, n):
+            sides.append((X @ got @ X, X.T @ ref @ X.T, X @ ref @ X, f"{x_}·got·{x_} = {x_}ᵀ·expected·{x_}ᵀ", "on both sides", n))
+        for left, right, as_if_right, relation, where, products in sides:
+            # the relation holds to rounding and explains all but a thousandth of got's departure from the answer
+            bound = min(test.rtol * size * products, EXPLAINED * float(np.max(np.abs(left - as_if_right))))
+            if float(np.max(np.abs(left - right))) <= bound:
+                return Diagnosis("transpose", f"{relation}: {x_}⁻¹ where {x_}⁻ᵀ belongs (or the reverse) {where} "
+                                              f"({x_} = {_who(i, name)}): an inverse that lost its transpose")
+    return None
 
 
 def _marginal(got: np.ndarray, ref: np.ndarray, args, dtype: str) -> Diagnosis | None:
@@ -825,7 +894,8 @@ def diagnose_block(got, ref, *, args=(), out_ndim: int | None = None, dtype: str
                        lambda: _shift(test), lambda: _confined(test), lambda: _term(test, out_ndim),
                        lambda: _wrong_variable(test, args), lambda: _output_factor(test, output, out_ndim), lambda: _power(test),
                        lambda: _product_term(test, args, output, out_ndim), lambda: _scaled_term(test, args),
-                       lambda: _polynomial_factor(test, args), lambda: _polynomial_shift(test, args, output), lambda: _scattered(test)):
+                       lambda: _polynomial_factor(test, args), lambda: _polynomial_shift(test, args, output), lambda: _scattered(test),
+                       lambda: _normalised_axis(test, args), lambda: _inverse_transposed(test, args)):
         found = hypothesis()
         if found is not None:
             return found
