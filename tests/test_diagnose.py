@@ -291,8 +291,8 @@ def test_pytest_plugin_fixture_raises_with_where_and_why():
 # --------------------------------------------------------------------------------------
 
 R80 = np.random.default_rng(80)
-t = R80.uniform(0.5, 2.0, 7)  # positive, distinct
-s = R80.uniform(-1.2, 1.2, 7)  # both signs
+positive = R80.uniform(0.5, 2.0, 7)  # positive, distinct
+signed = R80.uniform(-1.2, 1.2, 7)  # both signs
 M1, M2 = R80.standard_normal((3, 5)), R80.standard_normal((3, 5))
 v5 = R80.standard_normal(5)
 W = R80.standard_normal((5, 3))
@@ -308,14 +308,14 @@ def softmax(z):
     return e / e.sum()
 
 
-PRODUCT = t**3 * np.sin(t)  # y = x³·sin x: y′ = 3x²·sin x + x³·cos x
-PRODUCT_DERIVATIVE = 3 * t**2 * np.sin(t) + t**3 * np.cos(t)
+PRODUCT = positive**3 * np.sin(positive)  # y = x³·sin x: y′ = 3x²·sin x + x³·cos x
+PRODUCT_DERIVATIVE = 3 * positive**2 * np.sin(positive) + positive**3 * np.cos(positive)
 TANH_B = np.tanh(M2 @ v5)  # ∂((Ax) ⊙ tanh(Bx))/∂x = diag(tanh(Bx))·A + diag(Ax ⊙ (1 − tanh²(Bx)))·B
 HADAMARD = TANH_B[:, None] * M1 + ((M1 @ v5) * (1 - TANH_B**2))[:, None] * M2
-QUOTIENT_DERIVATIVE = (np.cos(t) * (1 + t * t) - 2 * t * np.sin(t)) / (1 + t * t) ** 2  # (sin x/(1 + x²))′
+QUOTIENT_DERIVATIVE = (np.cos(positive) * (1 + positive * positive) - 2 * positive * np.sin(positive)) / (1 + positive * positive) ** 2  # (sin x/(1 + x²))′
 COEFFICIENTS = (0.5, -2.0, 3.0, 0.25, -1.5)
-POLYNOMIAL = sum(c * t**k for k, c in enumerate(COEFFICIENTS))
-POLYNOMIAL_DERIVATIVE = sum(k * c * t ** (k - 1) for k, c in enumerate(COEFFICIENTS) if k)
+POLYNOMIAL = sum(c * positive**k for k, c in enumerate(COEFFICIENTS))
+POLYNOMIAL_DERIVATIVE = sum(k * c * positive ** (k - 1) for k, c in enumerate(COEFFICIENTS) if k)
 SCATTERED = R80.standard_normal((10, 4))
 MARGINALS = R80.standard_normal((6, 5))  # not an argument: only its two marginal sums are seen
 LOGITS = R80.standard_normal((4, 5))
@@ -335,29 +335,29 @@ INVERSE_BILINEAR = -XS_INV.T @ Y_Z @ XS_INV.T  # ∂(yᵀX⁻¹z)/∂X = −X⁻
 
 # (class, got, ref, keyword arguments of diagnose_block, phrase)
 NAMED = [
-    ("term", 3 * t**2 * np.sin(t), PRODUCT_DERIVATIVE, dict(args=[(t, "x")], output=PRODUCT),
+    ("term", 3 * positive**2 * np.sin(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT),
      "got = 3·y/x with y = f(x), the output, and x = argument 0 (x): for y = x^3·g(x), y′ = 3·x^2·g + x^3·g′, and got is only the term 3·x^2·g"),
-    ("sign", 3 * t**2 * np.sin(t) - t**3 * np.cos(t), PRODUCT_DERIVATIVE, dict(args=[(t, "x")], output=PRODUCT),
+    ("sign", 3 * positive**2 * np.sin(positive) - positive**3 * np.cos(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT),
      "got + expected = 6·y/x with y = f(x)"),
-    ("term", np.diag(sigmoid(t)), np.diag(sigmoid(t) * (1 + t * (1 - sigmoid(t)))), dict(args=[(t, "x")], output=t * sigmoid(t), out_ndim=1),
+    ("term", np.diag(sigmoid(positive)), np.diag(sigmoid(positive) * (1 + positive * (1 - sigmoid(positive)))), dict(args=[(positive, "x")], output=positive * sigmoid(positive), out_ndim=1),
      "for y = x·g(x), y′ = g + x·g′, and got is only the term g"),  # SiLU's Jacobian: a diagonal block
     ("term", TANH_B[:, None] * M1, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
      "got − expected = diag(d)·B, a multiple of argument 2 (B) row by row, and got = diag(e)·A alone"),
     ("sign", 2 * TANH_B[:, None] * M1 - HADAMARD, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
      "the one that carries B (argument 2 (B)) has its sign flipped"),
-    ("output", sigmoid(s), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")], output=sigmoid(s)),
+    ("output", sigmoid(signed), sigmoid(signed) * (1 - sigmoid(signed)), dict(args=[(signed, "x")], output=sigmoid(signed)),
      "got = y, the function's value, and expected/(1 − y) with y = f(x), the output"),
     ("output", (1 - np.tanh(W @ v3))[:, None] * W, (1 - np.tanh(W @ v3) ** 2)[:, None] * W, dict(args=[(v3, "x"), (W, "W")], output=np.tanh(W @ v3), out_ndim=1),
      "got = expected/(1 + y)"),  # a Jacobian block: y broadcast along the input axis
-    ("power", 1 / np.cos(s), 1 / np.cos(s) ** 2, dict(args=[(s, "x")]), "got² = expected (got = √expected): a square forgotten"),
-    ("power", 1 / np.cos(s + 1.5), 1 / np.cos(s + 1.5) ** 2, dict(args=[(s + 1.5, "x")]), "got² = expected (got = √expected, either sign)"),
-    ("power", softmax(s), softmax(s / 0.7), dict(args=[(s, "x")]), "·expected^(7/10) entrywise"),
-    ("power", np.sin(s) ** 2, np.sin(s), dict(), "got = expected²: a square too many"),  # expected of both signs
+    ("power", 1 / np.cos(signed), 1 / np.cos(signed) ** 2, dict(args=[(signed, "x")]), "got² = expected (got = √expected): a square forgotten"),
+    ("power", 1 / np.cos(signed + 1.5), 1 / np.cos(signed + 1.5) ** 2, dict(args=[(signed + 1.5, "x")]), "got² = expected (got = √expected, either sign)"),
+    ("power", softmax(signed), softmax(signed / 0.7), dict(args=[(signed, "x")]), "·expected^(7/10) entrywise"),
+    ("power", np.sin(signed) ** 2, np.sin(signed), dict(), "got = expected²: a square too many"),  # expected of both signs
     ("variable", v5.copy(), 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]),
      "got = x (argument 0 (x)) where the answer is a (argument 1 (a))"),
-    ("factor", QUOTIENT_DERIVATIVE * (1 + t * t), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), "got = (1 + x²) × expected"),
-    ("factor", QUOTIENT_DERIVATIVE / (2 - t + t * t / 2), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), "got = expected / (2 − x + 1/2·x²)"),
-    ("shift", sum(k * COEFFICIENTS[k - 1] * t ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(t, "x")], output=POLYNOMIAL),
+    ("factor", QUOTIENT_DERIVATIVE * (1 + positive * positive), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), "got = (1 + x²) × expected"),
+    ("factor", QUOTIENT_DERIVATIVE / (2 - positive + positive * positive / 2), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), "got = expected / (2 − x + 1/2·x²)"),
+    ("shift", sum(k * COEFFICIENTS[k - 1] * positive ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(positive, "x")], output=POLYNOMIAL),
      "coefficients shifted: y = f(x) is a polynomial of degree 4 in x"),
     ("entry", np.where(np.eye(10, 4, dtype=bool)[::-1], SCATTERED / 2, SCATTERED), SCATTERED, dict(),
      "confined to 4 of 40 entries ([6, 3], [7, 2], [8, 1], [9, 0]), and there got = 1/2 × expected"),
@@ -379,17 +379,20 @@ def test_named_candidate_gets_its_class(cls, got, ref, kwargs, phrase):
 
 # (what it looks like, got, ref, keyword arguments, the class it may get instead, or None)
 LOOK_ALIKES = [
-    ("the x³·g′ term halved, not missing", 3 * t**2 * np.sin(t) + 0.5 * t**3 * np.cos(t), PRODUCT_DERIVATIVE, dict(args=[(t, "x")], output=PRODUCT), None),
-    ("y a pure power: c·y/x is the whole answer", t**2, 3 * t**2, dict(args=[(t, "x")], output=t**3), "factor"),
+    ("the x³·g′ term halved, not missing", 3 * positive**2 * np.sin(positive) + 0.5 * positive**3 * np.cos(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT), None),
+    ("the x³·g′ term flipped and halved", 3 * positive**2 * np.sin(positive) - 0.5 * positive**3 * np.cos(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT), None),
+    ("one term of SiLU's Jacobian, not diagonal", np.diag(sigmoid(positive)) + 0.1 * np.eye(7, k=1), np.diag(sigmoid(positive) * (1 + positive * (1 - sigmoid(positive)))),
+     dict(args=[(positive, "x")], output=positive * sigmoid(positive), out_ndim=1), None),
+    ("y a pure power: c·y/x is the whole answer", positive**2, 3 * positive**2, dict(args=[(positive, "x")], output=positive**3), "factor"),
     ("the B term's factor wrong, not missing", TANH_B[:, None] * M1 + ((M1 @ v5) * TANH_B)[:, None] * M2, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]), None),
-    ("a function of y outside the family", sigmoid(s) * (1 - sigmoid(s) ** 3), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")], output=sigmoid(s)), None),
-    ("a factor of y without the output given", sigmoid(s), sigmoid(s) * (1 - sigmoid(s)), dict(args=[(s, "x")]), None),
-    ("a power that is no simple fraction", softmax(s) ** 0.5037, softmax(s), dict(args=[(s, "x")]), None),
-    ("a square root plus noise", np.sqrt(1 / np.cos(s) ** 2) + 1e-6 * np.cos(5 * s), 1 / np.cos(s) ** 2, dict(args=[(s, "x")]), None),
+    ("a function of y outside the family", sigmoid(signed) * (1 - sigmoid(signed) ** 3), sigmoid(signed) * (1 - sigmoid(signed)), dict(args=[(signed, "x")], output=sigmoid(signed)), None),
+    ("a factor of y without the output given", sigmoid(signed), sigmoid(signed) * (1 - sigmoid(signed)), dict(args=[(signed, "x")]), None),
+    ("a power that is no simple fraction", softmax(signed) ** 0.5037, softmax(signed), dict(args=[(signed, "x")]), None),
+    ("a square root plus noise", np.sqrt(1 / np.cos(signed) ** 2) + 1e-6 * np.cos(5 * signed), 1 / np.cos(signed) ** 2, dict(args=[(signed, "x")]), None),
     ("another argument plus the right one", v5 + 2 * np.cos(v5) + 3, 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]), None),
-    ("a cubic factor", QUOTIENT_DERIVATIVE * (1 + t * t + t**3), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), None),
-    ("a non-polynomial factor", QUOTIENT_DERIVATIVE * (1 + np.sin(t)), QUOTIENT_DERIVATIVE, dict(args=[(t, "x")]), None),
-    ("the coefficients reversed, not shifted", sum(k * COEFFICIENTS[4 - k] * t ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(t, "x")], output=POLYNOMIAL), None),
+    ("a cubic factor", QUOTIENT_DERIVATIVE * (1 + positive * positive + positive**3), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), None),
+    ("a non-polynomial factor", QUOTIENT_DERIVATIVE * (1 + np.sin(positive)), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), None),
+    ("the coefficients reversed, not shifted", sum(k * COEFFICIENTS[4 - k] * positive ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(positive, "x")], output=POLYNOMIAL), None),
     ("scattered entries, each off by its own factor", np.where(np.eye(10, 4, dtype=bool), SCATTERED * np.arange(2, 12)[:, None] / 3, SCATTERED), SCATTERED, dict(), None),
     ("too many entries to be scattered", np.where(np.eye(10, 4, dtype=bool) | np.eye(10, 4, k=-4, dtype=bool) | np.eye(10, 4, k=-6, dtype=bool), SCATTERED / 2, SCATTERED), SCATTERED, dict(), None),
     ("normalised over the wrong axis, then scaled", (1.1 * softmax_over(LOGITS, 0) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]), None),
@@ -413,7 +416,7 @@ def test_output_reaches_the_diagnosis_through_check():
         xp = array_namespace(z)
         return 1 / (1 + xp.exp(-z))
 
-    result = verify.check(f, sigmoid, s, kind="derivative", backends=("jax",))
+    result = verify.check(f, sigmoid, signed, kind="derivative", backends=("jax",))
     assert not result.passed
     assert all(c.diagnosis_class == "output" for c in result.failures), result.message()
     assert "likely: got = y, the function's value, and expected/(1 − y) with y = f(x), the output" in result.message()

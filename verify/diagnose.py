@@ -30,22 +30,23 @@ of the error). Otherwise the answer is "no recognisable pattern". The classes:
              of a product rule has this shape
 - order      a tuple result (several wrt) whose blocks are right but in the wrong order
 
-Hypotheses that need more than got and expected (each a named candidate built from the
-arguments or the output y = f(x), never from the function's name):
+Then the hypotheses of a wrong rule, each a named candidate built from got and expected,
+the arguments and the output y = f(x) (the primal's value at the point; never from the
+function's name), in this order:
 
-- term       for an elementwise f, got = c·y/x with y the output and x an argument: only the
-             term c·x^(c−1)·g of the product rule of y = x^c·g (the term x^c·g′ missing);
-             for a 2-D block, got − expected = diag(d)·B (or B·diag(d)) for an argument B
-             while got is diag(e)·A alone: the product-rule term carrying B is missing
-- sign       the same two candidates with got + expected in place of got: the other term's
-             sign is flipped
+- variable   got is a multiple of one argument where expected is a multiple of another:
+             the derivative taken with respect to the wrong argument
 - output     got/expected = g(y) entrywise (broadcast along a Jacobian's input axes) for g
              one of 1 − y, 1 + y, y, 1 − y² or its reciprocal: a derivative written through
              the output with a factor of it missing or extra (σ for σ(1 − σ), 1 − t for 1 − t²)
-- power      got = C·expected^p for a simple fraction p ≠ 1 (got² = expected: a square
+- power      got = C·expected^p for a simple fraction p ≠ 0, 1 (got² = expected: a square
              forgotten; p = τ: a softmax whose temperature τ is forgotten)
-- variable   got is a multiple of one argument where expected is a multiple of another:
-             the derivative taken with respect to the wrong argument
+- term       for an elementwise f, got = c·y/x with x an argument: only the term c·x^(c−1)·g
+             of the product rule of y = x^c·g (the term x^c·g′ missing); for a 2-D block,
+             got − expected = diag(d)·B (or B·diag(d)) for an argument B while got is
+             diag(e)·A alone: the product-rule term carrying B is missing
+- sign       the same two candidates with got + expected in place of got: the other term's
+             sign is flipped
 - factor     got = P(x)·expected or expected = P(x)·got entrywise, P a polynomial of degree 2
              in an argument x shaped like the block, with simple coefficients (1 + x²: a
              power of a denominator forgotten)
@@ -53,13 +54,14 @@ arguments or the output y = f(x), never from the function's name):
              with every coefficient taken one position off (c_(k−1) or c_(k+1) for c_k)
 - entry      the difference is confined to a few scattered entries (no more than the block's
              longest axis, a third of the block at most) where got = c·expected, c simple
+- axis       got = α·P − β·Y for an argument Y and P normalised along one axis, while the
+             answer's sums follow the same law along another: a softmax over the wrong axis
 - transpose  for a square, non-symmetric argument X: X·got = Xᵀ·expected, got·X = expected·Xᵀ
              or X·got·X = Xᵀ·expected·Xᵀ: X⁻¹ where X⁻ᵀ belongs on that side
-- axis       got = α·P − β·Y for an argument Y and P normalised along one axis, while the
-             answer's sums follow the same law along another: a softmax over the wrong axis;
-             or a result of the wrong shape that differs along one axis whose two sizes are
-             sizes of the arguments' axes, with the same sums along it: the two marginal
-             sums of one array, summed over the wrong axis
+
+A result of the wrong shape that is no transpose and no argument reduced over the wrong
+axis is tried as the other marginal sum (axis): it differs from the answer along one axis,
+both sizes are sizes of the arguments' axes, and the sums along that axis agree.
 """
 
 from __future__ import annotations
