@@ -251,7 +251,8 @@ class CheckReport:
 
 def check(function, derivative, *example_args, kind: str, wrt=0, name: str | None = None, tolerance=None,
           tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str = "float64",
-          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
+          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False, strategy: str = "auto",
+          probes: int | None = None) -> CheckReport:
     """Check ``derivative``, a hand-coded derivative of ``function``, at ``example_args``
     against JAX, torch and finite differences; returns a CheckReport (``.passed``; ``print``
     shows every check's error).
@@ -324,7 +325,12 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
       function runs on. A framework that is not installed is left out with a note ("torch is
       not installed: checked without torch (pip install calculus-for-ml[torch])"); naming it
       here is a ValueError.
-    projection: "auto" (random ⟨u, J v⟩ probes above a size threshold), True (always) or False.
+    strategy: "auto" (dense or random ⟨u, J v⟩ probes, chosen by predicted cost: at most about
+      twice torch.autograd.gradcheck's time; verify/strategy.py), "dense" or "projected". The
+      result's notes say which ran, why, and the detection power of the probes.
+    projection: the older spelling: True is strategy="projected", False strategy="dense".
+    probes: the number of block probes per side where checks are projected (default 16;
+      fewer for finite differences when f is slow).
     tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
     raise_on_failure: raise VerificationError (an AssertionError) instead of returning a
       failed result.
@@ -334,6 +340,13 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
 
     if projection not in PROJECTION_CHOICES:
         raise UsageError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
+    from .strategy import STRATEGIES, normalize
+
+    if strategy not in STRATEGIES:
+        raise UsageError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    if probes is not None and (isinstance(probes, bool) or not isinstance(probes, numbers.Integral) or probes < 1):
+        raise UsageError(f"probes must be a positive integer, not {probes!r}")
+    strategy = normalize(strategy, projection)
     if not example_args:
         raise UsageError("give the example argument(s) at which to check the derivative")
     if kind not in KINDS:
@@ -375,14 +388,25 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
     except Exception:
         out_shape = None
     notes.extend(adequacy_notes(function, args, wrt, out_shape))
-    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection, raise_usage=True)
+    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, raise_usage=True, strategy=strategy, probes=probes)
     notes.extend(result.notes)
-    if any(c.mode.endswith("projected") for c in result.checks):
-        from .projection import PROBES
+    projected = [c for c in result.checks if c.mode.endswith("projected")]
+    if projected:
+        from .projection import PROBES, power_note, sizes
 
         pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}"
-        notes.append(f"large input: checked on random projections ⟨u, J v⟩ ({pairs} for forward mode and finite differences, "
-                     f"{pairs} for reverse mode) instead of the full Jacobian")
+        notes.append(f"checked on random projections ⟨u, J v⟩ ({pairs} and block probes per mode) instead of the full Jacobian: "
+                     + ", ".join(c.check for c in projected))
+        try:
+            n, m = sizes(entry, args, entry.function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]))
+            counts = {c.check: int(c.method.split(" block probes")[0].rsplit(" ", 1)[-1]) for c in projected if " block probes" in c.method}
+            fd_blocks = counts.get("fd", 0)
+            blocks = max([v for k, v in counts.items() if k != "fd"], default=0)
+            power = power_note(kind, n, m, blocks, fd_blocks, {c.oracle: c.tolerance for c in projected if c.tolerance}, {c.check for c in projected})
+            if power:
+                notes.append(power)
+        except Exception:
+            pass
     report = CheckReport(result, notes, chosen)
     if raise_on_failure:
         report.raise_for_failure()
