@@ -55,9 +55,10 @@ def test_forced_strategy_is_honoured_and_projection_is_an_alias():
     alias = verify.check(softplus_sum, sigmoid, x, kind="gradient", backends=("torch", "fd"), projection=True)
     assert all(r.passed for r in (auto, dense, projected, alias))
     assert not auto.projected and not dense.projected and projected.projected and alias.projected
-    assert any(n.startswith("strategy dense (budget") for n in auto.notes), auto.notes
+    assert auto.strategy.startswith("strategy dense (budget") and not any(n.startswith("strategy") for n in auto.notes)
     assert any(n.startswith("strategy dense (forced)") for n in dense.notes), dense.notes
     assert any(n.startswith("strategy projected (forced)") for n in projected.notes), projected.notes
+    assert projected.strategy.startswith("strategy projected (forced)") and "dense would take" in projected.strategy
     assert any(n.startswith("detection power:") for n in projected.notes), projected.notes
     with pytest.raises(UsageError, match="strategy must be one of"):
         verify.check(softplus_sum, sigmoid, x, kind="gradient", strategy="fast")

@@ -226,6 +226,11 @@ class CheckReport:
         return self.entry.failures
 
     @property
+    def strategy(self) -> str:
+        """Which checks ran dense or projected, and why: 'strategy dense (budget …): predicted …'."""
+        return self.entry.strategy
+
+    @property
     def projected(self) -> bool:
         return any(c.mode.endswith("projected") for c in self.entry.checks)
 
@@ -326,8 +331,9 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
       not installed: checked without torch (pip install calculus-for-ml[torch])"); naming it
       here is a ValueError.
     strategy: "auto" (dense or random ⟨u, J v⟩ probes, chosen by predicted cost: at most about
-      twice torch.autograd.gradcheck's time; verify/strategy.py), "dense" or "projected". The
-      result's notes say which ran, why, and the detection power of the probes.
+      twice torch.autograd.gradcheck's time; verify/strategy.py), "dense" or "projected".
+      ``result.strategy`` says which ran and why (a note too, unless everything ran dense),
+      and a note states the detection power of the probes.
     projection: the older spelling: True is strategy="projected", False strategy="dense".
     probes: the number of block probes per side where checks are projected (default 16;
       fewer for finite differences when f is slow).

@@ -120,6 +120,7 @@ class EntryResult:
     checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what a pass should still say (a subgradient at a kink, ...)
+    strategy: str = ""  # which checks ran dense or projected, and why (verify/strategy.py), when planned by cost
 
     @property
     def passed(self) -> bool:
@@ -482,7 +483,8 @@ def _kink_words(where) -> str:
 
 
 def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dtype: str, trial: int = 0, projection="auto",
-              notes: list | None = None, raise_usage: bool = False, strategy: str | None = None, probes: int | None = None) -> list[CheckResult]:
+              notes: list | None = None, raise_usage: bool = False, strategy: str | None = None, probes: int | None = None,
+              plans: list | None = None) -> list[CheckResult]:
     """Every check of ``specs`` on one set of inputs (projected above a size: verify/projection.py).
 
     The primal and the derivative are called on fresh copies of the inputs every time
@@ -493,7 +495,8 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
 
     ``strategy`` None: projected above a size (``projection``: verify/projection.py); else
     "auto", "dense" or "projected", planned by predicted cost (verify/strategy.py), the
-    plan's note added to ``notes``; ``probes`` fixes the number of block probes."""
+    plan appended to ``plans`` and its note to ``notes`` unless "auto" chose dense for
+    everything; ``probes`` fixes the number of block probes."""
     notes = [] if notes is None else notes
     primal = Guarded(entry.function)
     derivative = Guarded(entry.derivative, repeat=True)
@@ -531,7 +534,9 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
             from .strategy import plan
 
             chosen = plan(entry, args, out, specs, strategy, probes, primal=primal, primal_seconds=primal_seconds)
-            if chosen.note not in notes:
+            if plans is not None:
+                plans.append(chosen)
+            if (chosen.strategy != "dense" or strategy != "auto") and chosen.note not in notes:
                 notes.append(chosen.note)
             projected_specs = [s for s in specs if chosen.projected(s)]
             blocks, fd_blocks = chosen.blocks, chosen.fd_blocks
@@ -681,6 +686,7 @@ def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHO
     start = time.perf_counter()
     result = EntryResult(entry.name, entry.chapter, entry.statement, entry.kind, entry.derivation)
     worst: dict[str, CheckResult] = {}
+    plans: list = []
     for trial in range(trials):
         rng = entry_rng(seed, entry.name, trial)
         if isinstance(entry, Claim):
@@ -699,10 +705,11 @@ def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHO
                 ]
             else:
                 trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks), dtype, trial, projection,
-                                          notes=result.notes, raise_usage=raise_usage, strategy=strategy, probes=probes)
+                                          notes=result.notes, raise_usage=raise_usage, strategy=strategy, probes=probes, plans=plans)
         for r in trial_results:
             worst[r.check] = _worse(worst[r.check], r) if r.check in worst else r
     result.checks = list(worst.values())
+    result.strategy = plans[-1].note if plans else ""
     result.seconds = time.perf_counter() - start
     return result
 
