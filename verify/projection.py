@@ -13,13 +13,14 @@ instead: the hand-coded ⟨u, J v⟩ (from whatever its kind returns) against
 For a Hessian or HVP, J is the Jacobian of the gradient (H itself) and u, v both live in
 the input space; the finite-difference reference is then ∂²/∂s∂t f(x + s u + t v) at 0.
 
-Cost: about what torch.autograd.gradcheck(fast_mode=True) spends. By default each check
-uses ONE probe pair (``probes=`` draws more): the forward-mode checks and the finite
-differences share one pair (u₁, v₁), the reverse-mode checks another, independent pair
-(u₂, v₂). The hand-coded derivative is called once for all backends (once per distinct
-pair for the jvp, vjp and hvp kinds; the engine runs each call twice on copies for its
-nondeterminism verdict), the primal's inputs are shared with torch without a
-copy, and each framework runs one forward-mode and one reverse-mode pass. In torch,
+Probes. Each mode gets ``probes`` dense pairs (u, v uniform, PROBES = 1 by default; the
+forward-mode checks and the finite differences share theirs, the reverse-mode checks draw
+another, independent pair) and, where verify/strategy.py plans it, a family of B block
+probes ("Block probes" below). The hand-coded derivative is called once for all backends
+(once per distinct tangent, cotangent or vector for the jvp, vjp and hvp kinds; the engine
+runs each call twice on copies for its nondeterminism verdict), the primal's inputs are
+shared with torch without a copy, and each framework runs one forward-mode pass per v and
+one reverse-mode pass per distinct u (a block family shares its u). In torch,
 torch.func.vjp and the torch.autograd tape run the same autograd engine, so projection
 mode merges them: its reverse-mode check ("torch.rev") runs on the tape, and there is no
 separate "torch.tape" check; its forward-mode check ("torch.fwd") runs on
@@ -30,22 +31,65 @@ passes stay eager). A cached trace keeps the values of globals the function read
 traced, so each pass also returns f(x), which is compared with the engine's numpy f(x):
 when they differ beyond rounding (√ε relative), the trace is dropped and redone.
 
+Entrywise reverse mode. A reverse pass returns the whole vector uᵀJ (n numbers), and every
+kind but jvp gives the hand-coded uᵀJ without one call per input (a gradient, Jacobian,
+Hessian or elementwise derivative contracted with u; a vjp called at u; an hvp called at u,
+H being symmetric). The reverse-mode autodiff checks therefore also compare the two
+vectors entrywise with the dense metric, max|uᵀJ_hand − uᵀJ_ref| / max|uᵀJ_ref|, at no
+extra pass. For a gradient (m = 1, u = ±1) that is the dense check of the gradient itself.
+
+Block probes. The n inputs are split at random into B blocks of equal size (± 1), with
+random signs s: v_b = s on block b, 0 elsewhere, and u = ±1 at random. Each block is a
+probe: its scalar ⟨u, J v_b⟩ is compared as every probe is (the metric below), with the
+spread of a block's reverse reference taken exactly: ‖(uᵀJ)_S‖, the standard deviation of
+⟨uᵀJ, v_b⟩ over the signs on block S.
 The metric. ⟨u, J v⟩ is a sum of m terms of random sign: it can be small by cancellation,
 so it is not its own scale. Each reference also returns the spread of the scalar over the
 random draw: for a forward reference rms(u)·‖J v‖ (the standard deviation of ⟨u, J v⟩
 over u with independent entries of mean 0 and variance 1: u and v are uniform on
 [−√3, √3)), for a reverse one ‖uᵀJ‖·rms(v) (the same over v), for the
-second-order finite difference √|uᵀHu · vᵀHv| (Cauchy–Schwarz when H is semi-definite).
+second-order finite difference √|uᵀHu · vᵀHv| (Cauchy–Schwarz when H is semi-definite),
+all three from 17 evaluations of f (_plane_difference).
 The error of a probe is |hand − ref| / max(|ref|, spread, tiny); a check reports its
 largest probe error, and compares it with the same tolerance row as the dense check
 (verify/tolerances.py).
 
-What it catches. A derivative off by a relative δ in every component (in a direction
-unrelated to the probes) shows up as an error of about δ·|z|, z roughly standard normal:
-one pair misses it when |z| < tol/δ, with probability about 0.8·tol/δ, and the forward
-and reverse pairs are independent, so the checks together miss it with probability about
-(0.8·tol/δ)² (1e-4 at δ = 1e-8 against the autodiff tolerance 1e-10, 1e-8 at δ = 1e-6).
-An error in a single component of n is diluted to about δ/√n, as in any projection test.
+What it catches. Write e for the error of one entry J_ij (hand − reference), r for the
+rms entry of J (‖J‖_F / √(nm)), tol for the check's tolerance, p for a confidence.
+
+- Entrywise reverse mode (every kind but jvp): uᵀJ_hand − uᵀJ_ref is u_i e at entry j,
+  |u_i| = 1, so the check fails exactly when |e| > tol · max|uᵀJ_ref|: for a gradient,
+  when |e| > tol · max|∇f| (probability 1; the dense check's power); an error of relative
+  size δ in every entry gives δ exactly, caught when δ > tol (probability 1).
+- Block probes, one entry: e lies in one block b; there hand − ref = u_i e s_j, of size |e|,
+  and the denominator is max(|⟨u, J v_b⟩|, ‖J v_b‖) = ‖J v_b‖ · max(1, |z|), z = ⟨u, J v_b⟩ /
+  ‖J v_b‖ about standard normal (a sum of many ± terms). E‖J v_b‖² = ‖J‖_F² / B over the
+  random blocks and signs. So the block catches e when |e| > tol · max(1, |z|) · ‖J‖_F / √B,
+  and with c_p = max(1, Φ⁻¹((1 + p)/2)) (1.96 at p = 0.95):
+
+      an error of size ≥ δ₁ · r in any single entry is caught with probability ≥ p,
+      δ₁ = c_p · tol · √(n m / B)        (block_power; ‖J v_b‖ taken at its mean square).
+
+  A dense probe (B = 1) carries √(nm) there: a single entry among 25,600 weighs 160 times
+  less than in a dense comparison, and B blocks win back √B of it.
+- Block probes, every entry off by a relative δ: each block gives δ · min(1, |z_b|), the
+  B blocks independently, so all miss with probability P(|z| < tol/δ)^B:
+
+      every entry off by a relative ≥ δ_all is caught with probability ≥ p,
+      δ_all = tol / min(1, a),  a = Φ⁻¹((1 + (1 − p)^(1/B)) / 2)      (block_power).
+
+  (B = 16, p = 0.95: a = 1.37, δ_all = tol; B = 2: δ_all = 3.5 tol.) For a gradient the
+  forward scalar is its own spread and every block gives δ exactly.
+- The dense pairs. An error of relative size δ in every component (in a direction
+  unrelated to the probes) shows up as an error of about δ·|z|: one pair misses it when
+  |z| < tol/δ, with probability about 0.8·tol/δ, and the forward and reverse pairs are
+  independent, so together they miss it with probability about (0.8·tol/δ)². An error in
+  a single component of n is diluted to about δ/√n.
+
+tests/test_power.py checks δ₁ and δ_all against a Monte-Carlo at n = 256 and n = 64, and
+the entrywise statement at n = 512; benchmarks/power.py measures the smallest planted
+errors caught at n = 10³ … 10⁶ against gradcheck's fast mode and check_grads. The API
+states the numbers for each check in words (power_note).
 """
 
 from __future__ import annotations
@@ -483,7 +527,7 @@ def _shifted(entry: Identity, args: tuple, directions, s):
 def directional_derivative(entry: Identity, args: tuple, tangents: tuple):
     """D_v f(x) by central differences at h and h/2, Richardson-extrapolated to O(h⁴).
 
-    h = FD_STEP · rms(x) / rms(v): large enough that rounding in f(x ± h v) stays near
+    h = FD_STEP · rms(x) / rms(v over the inputs it moves): large enough that rounding in f(x ± h v) stays near
     1e-10 of D_v f even for f summing 10⁶ terms, small enough that the O(h⁴) remainder
     does too. Returns the vector and |extrapolated − D(h/2)| (an upper error estimate)."""
     x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
@@ -506,25 +550,43 @@ def _fd_one(entry: Identity, spec_id: str, args: tuple, probe: Probe):
         jv = np.imag(np.asarray(entry.function(*shifted))) / h
         return inner(probe.u, jv), probe.rms_u * norm(jv), "complex step along v", None
     if entry.kind in SECOND_ORDER_KINDS:
-        import scipy.differentiate as sd
-
-        (i,) = entry.wrt_tuple
-        x, u, v = args[i], _numpy(probe.u), tangents[0]
-
-        def plane(points):  # scipy's convention: points (2, ...) -> values (...)
-            flat = points.reshape(2, -1)
-            values = [float(entry.function(*_replace(args, i, x + s * u + t * v))) for s, t in flat.T]
-            return np.asarray(values).reshape(points.shape[1:])
-
-        res = sd.hessian(plane, np.zeros(2), initial_step=entry.fd_step)
-        ddf = np.asarray(res.ddf)
-        spread = float(np.sqrt(abs(ddf[0, 0] * ddf[1, 1])))
-        estimate = float(np.max(res.error)) / max(spread, abs(ddf[0, 1]), np.finfo(np.float64).tiny)
-        return float(ddf[0, 1]), spread, "scipy.differentiate.hessian of f(x + s u + t v), the s-t entry", estimate
+        return _plane_difference(entry, args, _numpy(probe.u), tangents[0])
     jv, error = directional_derivative(entry, args, tangents)
     spread = probe.rms_u * norm(jv)
     estimate = probe.rms_u * error * np.sqrt(jv.size) / max(spread, np.finfo(np.float64).tiny)
     return inner(probe.u, jv), spread, "central differences along v, Richardson h, h/2", estimate
+
+
+def _plane_difference(entry: Identity, args: tuple, u, v):
+    """⟨u, H v⟩ = ∂²/∂s∂t f(x + s u + t v) at 0 by the four-point mixed difference at steps
+    (h, k) and (h/2, k/2), Richardson-extrapolated (its error is even in h and k: O(h⁴));
+    the spread √|uᵀHu · vᵀHv| from the second differences along u and v, extrapolated alike:
+    17 evaluations of f. h = FD_STEP · rms(x) / rms(u over the inputs it moves), k alike."""
+    (i,) = entry.wrt_tuple
+    x = np.asarray(args[i], dtype=np.float64)
+    x_scale = max(rms(x), 1e-3)
+    h = FD_STEP * x_scale / max(_moved_rms(u), np.finfo(np.float64).tiny)
+    k = FD_STEP * x_scale / max(_moved_rms(v), np.finfo(np.float64).tiny)
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        f0 = float(entry.function(*_replace(args, i, x)))
+
+        def F(s, t):
+            return float(entry.function(*_replace(args, i, x + s * u + t * v)))
+
+        def mixed(a, b):
+            return (F(a, b) - F(a, -b) - F(-a, b) + F(-a, -b)) / (4 * a * b)
+
+        def second(a, along_u):
+            plus, minus = (F(a, 0.0), F(-a, 0.0)) if along_u else (F(0.0, a), F(0.0, -a))
+            return (plus - 2 * f0 + minus) / a**2
+
+        coarse, fine = mixed(h, k), mixed(h / 2, k / 2)
+        uv = (4 * fine - coarse) / 3
+        uu = (4 * second(h / 2, True) - second(h, True)) / 3
+        vv = (4 * second(k / 2, False) - second(k, False)) / 3
+    spread = float(np.sqrt(abs(uu * vv)))
+    estimate = abs(uv - fine) / max(spread, abs(uv), np.finfo(np.float64).tiny)
+    return uv, spread, "four-point mixed differences of f(x + s u + t v), Richardson h, h/2", estimate
 
 
 def _replace(args, i, value):

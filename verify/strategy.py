@@ -49,7 +49,7 @@ GRADCHECK_FEASIBLE = 10.0  # seconds of gradcheck's default mode above which onl
 FD_EVALUATIONS = 27  # calls of f per input, dense first-order finite differences: 13 scipy + 5 kink, and scipy's bookkeeping (measured at n = 300)
 FD2_EVALUATIONS = 20  # calls of f per pair of inputs, scipy.differentiate.hessian
 HVP_EVALUATIONS = 16  # calls of f per input, oracles.hvp_by_differences
-PLANE_EVALUATIONS = 60  # calls of f per probe, a second-order difference in the (u, v) plane
+PLANE_EVALUATIONS = 17  # calls of f per probe, a second-order difference in the (u, v) plane (projection._plane_difference)
 DEFAULT_BLOCKS = 16
 MIN_BLOCKS = 4
 FORWARD_WORK = 3.0  # a batched forward or reverse pass costs about this many primal calls' arithmetic
