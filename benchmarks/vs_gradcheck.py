@@ -198,7 +198,7 @@ def report(rows, seconds: float, load: tuple, rounds: int) -> str:
         chosen = r["strategy"].split(" (")[0].removeprefix("strategy ") if r["strategy"] else ""
         vs, gs = r["verify spread"], r["gradcheck spread"]
         lines.append(f"| {r['kind']} | {r['n']:.0e} | {r['gradcheck mode']} | {r['verify median']:.3f} [{vs[0]:.3f}, {vs[1]:.3f}] | "
-                     f"{r['gradcheck median']:.4f} [{gs[0]:.4f}, {gs[1]:.4f}] | {r['ratio']:.1f} | {r['verify first']:.2f} | {chosen} |")
+                     f"{r['gradcheck median']:.4f} [{gs[0]:.4f}, {gs[1]:.4f}] | {r['ratio']:.2g} | {r['verify first']:.2f} | {chosen} |")
     lines += ["", "Every right derivative passed both tools: " + ("yes" if all(r.get("verify passed", True) and r.get("gradcheck passed", True) for r in rows) else "NO"), ""]
     lines += ["The strategy notes, as verify.check gave them:", ""]
     lines += [f"- {r['kind']}, n = {r['n']}: {r['strategy']}" for r in rows if r.get("strategy")]

@@ -2,36 +2,42 @@
 
 A dense check builds whole Jacobians (or Hessians); a projected one compares ⟨u, J v⟩ on a
 few probes (verify/projection.py). Their costs differ by orders of magnitude, and which
-is affordable depends on the function, not only on n: ``plan`` times one call of the
-primal (t_f, numpy, with the engine's copying guard) and, where torch can run the function,
-one torch reverse pass (t_g, the faster of two after a first; else t_g = 3 t_f), then predicts, for n differentiated inputs
-and m outputs:
+is affordable depends on the function, not only on n: ``plan`` times the primal (t_f: the
+fastest of a few numpy calls, with the engine's copying guard) and, where torch can run
+the function, one torch reverse pass (t_g: the faster of two after a first; else
+t_g = 3 t_f), then predicts, for n differentiated inputs and m outputs:
 
-- dense autodiff: per framework, n forward passes (jacfwd, batched: 3 (t_f − CALL_OVERHEAD)
-  each, the arithmetic only) and m reverse passes (jacrev, the same; the torch.autograd
-  tape loops: t_g each), and DISPATCH for tracing,
-  1 pass where the kind needs only one (a gradient's reverse, a jvp's forward, a vjp's
-  reverse, every hvp pass); a Hessian's passes cost twice as much; and no dense autodiff
-  where a batch would hold more than MAX_BATCHED_ENTRIES numbers;
+- dense autodiff, per framework: n forward passes (jacfwd) and m reverse passes (jacrev),
+  batched, at 3 (t_f − CALL_OVERHEAD) each (the arithmetic, not the call); 1 pass where the
+  kind needs one (a gradient's reverse, a jvp's forward, a vjp's reverse, every hvp pass);
+  the torch.autograd tape loops its m passes at t_g each; DISPATCH for tracing; a Hessian's
+  passes cost twice as much; and no dense autodiff at all where a batch would hold more
+  than MAX_BATCHED_ENTRIES numbers (memory, not arithmetic, then sets the time);
 - dense finite differences: FD_EVALUATIONS calls of f per input (scipy.differentiate's
-  order-8 stencil with its iterations, 13 per input measured, and the kink examination, 5;
-  scipy's bookkeeping around each call costs about 9 more: 27 in all, measured at n = 300),
-  a Hessian's FD2_EVALUATIONS per pair of inputs, an HVP's 16 per input
-  (oracles.hvp_by_differences), a jvp's FD_EVALUATIONS along its tangent;
-- projected: per probe, one forward and one reverse pass per framework (a block family
-  shares its reverse pass), 4 calls of f for a first-order finite difference along v and
-  PLANE_EVALUATIONS for a second-order one.
+  order-8 stencil with its iterations, 13 per input, the kink examination, 5, and scipy's
+  bookkeeping, about 9 calls' worth: 27, measured at n = 300); a Hessian's FD2_EVALUATIONS
+  per pair of inputs; an HVP's HVP_EVALUATIONS = 16 per input (oracles.hvp_by_differences,
+  no Hessian); a jvp's FD_EVALUATIONS along its tangent;
+- projected: per probe, one forward pass per framework, one reverse pass per distinct u
+  (a block family shares it), 4 calls of f for a first-order difference along v and
+  PLANE_EVALUATIONS = 17 for a second-order one (projection._plane_difference).
 
-The budget is twice torch.autograd.gradcheck's predicted time in its default mode
-(2n calls of f in torch, half a reverse pass each, and m reverse passes: (n + m) t_g; for second-order kinds gradgradcheck's 2n gradients
-and n double-backward passes) where that is at most GRADCHECK_FEASIBLE seconds, else twice
-its fast mode (2 t_g), and never below MIN_BUDGET. The
-autodiff checks run dense when their predicted time fits the budget, then the finite
-differences when theirs fits what is left; what does not fit is projected, with as many
-block probes as the rest of the budget pays for (MIN_BLOCKS to DEFAULT_BLOCKS, the
-autodiff checks first).
-The result says which ran and why, in one note; ``strategy="dense" | "projected"`` forces
-one, and ``probes=k`` fixes the number of block probes.
+The budget is twice torch.autograd.gradcheck's predicted time in its default mode ((n + m)
+t_g: 2n evaluations of f in torch, half a reverse pass each, and m reverse passes; for the
+second-order kinds gradgradcheck's 2n gradients and n double-backward passes, 4n t_g) where
+that is at most GRADCHECK_FEASIBLE seconds, else twice its fast mode (2 t_g), and never
+below MIN_BUDGET: the fixed costs of five checks in two frameworks (tracing, copies,
+dispatch) are about that much whatever n is. The autodiff checks run dense when their
+predicted time fits the budget, then the finite differences when theirs fits what is left;
+what does not fit is projected, with as many block probes as the rest of the budget pays
+for (MIN_BLOCKS to DEFAULT_BLOCKS, the autodiff checks first). The result says which ran
+and why (``Plan.note``); ``strategy="dense" | "projected"`` forces one, and ``probes=k``
+fixes the number of block probes.
+
+Measured (benchmarks/results/vs_gradcheck.md): the choice keeps a check within twice
+gradcheck's default mode from n = 10³ on; at n = 10² the floor MIN_BUDGET rules (gradcheck
+takes 0.1 s there), and where only gradcheck's fast mode is feasible (milliseconds) the
+floor rules too.
 """
 
 from __future__ import annotations
