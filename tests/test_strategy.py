@@ -189,3 +189,21 @@ def test_block_probes_raise_forward_mode_sensitivity_to_one_entry():
     blocked = sum(not projection.run_projected(entry, (x,), softplus_sum(x), np.random.default_rng(s), spec, "float64", blocks=64)[0].passed
                   for s in range(20))
     assert blocked >= 19 and dense <= 12, (dense, blocked)
+
+
+def test_block_probes_call_a_jvp_once_per_block_and_catch_a_wrong_one():
+    x = np.random.default_rng(5).standard_normal(200)
+    calls = []
+
+    def tanh(x):
+        return array_namespace(x).tanh(x)
+
+    def jvp(x, t, factor=1.0):
+        calls.append(1)
+        return (1 - np.tanh(x) ** 2) * t * factor
+
+    right = verify.check(tanh, jvp, x, kind="jvp", backends=("torch",), strategy="projected", probes=4)
+    assert right.passed, right.message()
+    assert len(calls) == 2 * (1 + 1 + 4)  # the two dense pairs and 4 blocks, each call run twice (nondeterminism)
+    wrong = verify.check(tanh, lambda x, t: jvp(x, t, 1 + 1e-8), x, kind="jvp", backends=("torch",), strategy="projected", probes=4)
+    assert not wrong.passed and all(not c.passed for c in wrong.checks), wrong.message()

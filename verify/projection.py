@@ -221,18 +221,18 @@ def draw_blocks(entry: Identity, args: tuple, out, rng: np.random.Generator, dty
     assign[rng.permutation(n)] = np.arange(n) % blocks
     signs = _rademacher(rng, n, np.float64)
     u_shape = shapes[0] if entry.kind in SECOND_ORDER_KINDS else np.shape(out)
+    tangents = []  # shared by both families: a jvp or hvp is called once per block
+    for b in range(blocks):
+        flat = np.where(assign == b, signs, 0.0)
+        v, start = [], 0
+        for shape, size in zip(shapes, sizes_):
+            v.append(flat[start:start + size].reshape(shape).astype(dtype, copy=False))
+            start += size
+        tangents.append(tuple(v))
     families = []
     for _ in range(2):
         u = _rademacher(rng, u_shape, dtype)
-        family = []
-        for b in range(blocks):
-            flat = np.where(assign == b, signs, 0.0)
-            v, start = [], 0
-            for shape, size in zip(shapes, sizes_):
-                v.append(flat[start:start + size].reshape(shape).astype(dtype, copy=False))
-                start += size
-            family.append(Probe(u, tuple(v), rms(u), rms(tuple(v)), sparse=True))
-        families.append(family)
+        families.append([Probe(u, v, rms(u), rms(v), sparse=True) for v in tangents])
     return families[0], families[1]
 
 
