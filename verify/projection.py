@@ -56,7 +56,7 @@ import numpy as np
 
 from .linalg import contract_jvp
 from .registry import SECOND_ORDER_KINDS, Identity, UsageError
-from .tolerances import ComparisonError, tolerance
+from .tolerances import ComparisonError, relative_error, tolerance
 
 PROBES = 1  # probe pairs per mode (forward, reverse); see "What it catches" above
 MAX_INPUTS = 10_000  # above this many differentiated inputs, project
@@ -406,7 +406,9 @@ def reference(entry: Identity, spec, args: tuple, probes: list[Probe], out=None)
 
 
 def projected_error(hand: float, ref: float, spread: float) -> float:
-    return abs(hand - ref) / max(abs(ref), spread, np.finfo(np.float64).tiny)
+    """|hand − ref| / max(|ref|, spread, tiny): the one metric (verify/tolerances.py) with the
+    spread of the scalar over the random draw as its floor."""
+    return relative_error(hand, ref, spread)
 
 
 def projected_specs(specs) -> list:
