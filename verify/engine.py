@@ -683,6 +683,9 @@ def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: C
             result.block, result.argument, result.argument_name = where.block, where.argument, where.argument_name
             result.worst_index, result.got, result.expected = where.index, where.got, where.expected
             result.wrong_fraction = where.wrong_fraction
+        if result.scale_note:  # the reference is rounding noise: no pattern against it means anything
+            result.diagnosis, result.diagnosis_class = ("no recognisable pattern" if locate else ""), ""
+            return
         found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype, floor=floor)
     except Exception:  # a result too odd to explain (ragged, object arrays): the verdict stands
         return
