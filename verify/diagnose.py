@@ -41,7 +41,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .tolerances import _floor_of, metric_scale, wrong_entries
+from .tolerances import floor_of, metric_scale, wrong_entries
 
 RESIDUAL_RTOL = {"float64": 1e-9, "float32": 1e-5}
 """The residual a correction may leave, relative to max|ref|: about 1e7 roundings in float64,
@@ -116,11 +116,11 @@ def locate(got, ref, tol: float, wrt: tuple[int, ...], names=(), *, per_argument
         return names[i] if i is not None and i < len(names) else ""
 
     if isinstance(ref, tuple):
-        blocks = [locate_block(g, r, tol, block=k, argument=i, argument_name=name(i), floor=_floor_of(floor, k))
+        blocks = [locate_block(g, r, tol, block=k, argument=i, argument_name=name(i), floor=floor_of(floor, k))
                   for k, (g, r, i) in enumerate(zip(got, ref, wrt))]
         return max(blocks, key=lambda b: b.error)
     argument = wrt[0] if per_argument else None
-    return locate_block(got, ref, tol, argument=argument, argument_name=name(argument), floor=_floor_of(floor, 0))
+    return locate_block(got, ref, tol, argument=argument, argument_name=name(argument), floor=floor_of(floor, 0))
 
 
 # --------------------------------------------------------------------------------------
@@ -446,7 +446,7 @@ def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(
     found = []
     for k, (g, r, i) in enumerate(zip(got, ref, wrt)):
         g, r = _float(g), _float(r)
-        if g.shape == r.shape and float(np.max(np.abs(g - r), initial=0.0)) <= tol * metric_scale(r, _floor_of(floor, k)):
+        if g.shape == r.shape and float(np.max(np.abs(g - r), initial=0.0)) <= tol * metric_scale(r, floor_of(floor, k)):
             continue
         d = diagnose_block(g, r, args=args, out_ndim=out_ndim, dtype=dtype)
         if d is None:

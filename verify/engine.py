@@ -29,10 +29,10 @@ from dataclasses import replace as dataclasses_replace
 
 import numpy as np
 
+from . import tolerances
 from .diagnose import PROJECTED, where_raised
 from .linalg import diagonal_jacobian
 from .registry import PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity, UsageError
-from . import tolerances
 from .tolerances import ORACLE_ESTIMATE_FACTOR, ComparisonError, relative_error_parts, tolerance
 
 FRAMEWORK_CHOICES = ("jax", "torch", "fd")

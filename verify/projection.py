@@ -54,9 +54,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import tolerances
 from .linalg import contract_jvp
 from .registry import SECOND_ORDER_KINDS, Identity, UsageError
-from . import tolerances
 from .tolerances import ComparisonError, relative_error, tolerance
 
 PROBES = 1  # probe pairs per mode (forward, reverse); see "What it catches" above

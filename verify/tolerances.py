@@ -161,7 +161,8 @@ def _blocks(value) -> list:
     return list(value) if isinstance(value, tuple) else [value]
 
 
-def _floor_of(floor, k: int) -> float:
+def floor_of(floor, k: int) -> float:
+    """Block k's floor: from a tuple of floors (one per block), one floor for all, or None (0)."""
     if floor is None:
         return 0.0
     if isinstance(floor, (tuple, list)):
@@ -224,13 +225,13 @@ def relative_error_parts(got, ref, floor=None) -> float:
         errors = []
         for k, (g, r) in enumerate(zip(got, ref)):
             try:
-                errors.append(relative_error(g, r, _floor_of(floor, k)))
+                errors.append(relative_error(g, r, floor_of(floor, k)))
             except ComparisonError as exc:  # name the block: which of the results is off
                 raise ComparisonError(f"result {k}: {exc}") from None
         return max(errors)
     if isinstance(got, (tuple, list)):
         raise ComparisonError(f"a tuple of {len(got)} results where one array is expected")
-    return relative_error(got, ref, _floor_of(floor, 0))
+    return relative_error(got, ref, floor_of(floor, 0))
 
 
 # --------------------------------------------------------------------------------------
@@ -337,10 +338,10 @@ def floor_note(ref, floors, term_sizes) -> str:
     """'' when max|ref| decides every block's scale; else the sentence the report shows."""
     parts = []
     for k, r in enumerate(_blocks(ref)):
-        floor = _floor_of(floors, k)
+        floor = floor_of(floors, k)
         top = float(np.max(np.abs(np.asarray(r, dtype=np.float64)))) if np.size(r) else 0.0
         if floor > top:
-            size = _floor_of(term_sizes, k)
+            size = floor_of(term_sizes, k)
             which = f"result {k}: " if isinstance(ref, tuple) else ""
             parts.append(f"{which}max|ref| = {top:.2g} against terms of size {size:.2g}, errors measured against the rounding scale {floor:.2g}")
     if not parts:
