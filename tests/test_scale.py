@@ -151,7 +151,8 @@ def layer_norm_relative_1e6(x, g):  # above what the floor allows at 1e6 (module
 
 
 def relative(derivative, delta=1e-8):
-    return lambda *a: tuple(d * (1 + delta) for d in derivative(*a)) if isinstance(derivative(*a), tuple) else derivative(*a) * (1 + delta)
+    """``derivative`` off by a relative ``delta`` in every entry."""
+    return lambda *a: derivative(*a) * (1 + delta)
 
 
 def _well_conditioned_least_squares():
@@ -270,3 +271,12 @@ def test_floor_never_widens_a_well_conditioned_check():
     assert not report.passed
     assert not any(c.scale_note for c in report.entry.checks)
     assert all(c.error == pytest.approx(1e-9, rel=0.05) for c in report.entry.checks if c.oracle == "autodiff")
+
+
+def test_projected_path_has_the_floor_too():
+    """Above the projection threshold, ⟨u, J v⟩ of a zero gradient is rounding noise as well."""
+    a = np.random.default_rng(4).standard_normal(20_000)
+    report = verify.check(cosine, cosine_gradient, a, 2.5 * a, kind="gradient", backends=BACKENDS)
+    assert report.passed and all(c.mode.endswith("projected") for c in report.entry.checks), str(report)
+    assert any(n.startswith(FLOOR_NOTE) for n in report.notes), report.notes
+    assert not verify.check(cosine, cosine_sign_flipped, a, 2.5 * a, kind="gradient", backends=BACKENDS).passed
