@@ -3,7 +3,7 @@
 ``locate`` says WHERE: the result block (one per ``wrt`` argument), the argument's index
 and name, the worst entry's index into that block, the hand-coded and reference values
 there, and the fraction of entries whose difference exceeds the tolerance scaled like
-the metric (``tol · max|ref|`` of the block, see verify/tolerances.py).
+the metric (``tol · max(max|ref|, floor)`` of the block, see verify/tolerances.py).
 
 ``diagnose`` says WHY, when the difference has a recognisable shape. Each hypothesis is a
 correction applied to the reference (or to the hand-coded array); a hypothesis is stated
@@ -74,7 +74,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .tolerances import metric_scale, wrong_entries
+from .tolerances import floor_of, metric_scale, wrong_entries
 
 RESIDUAL_RTOL = {"float64": 1e-9, "float32": 1e-5}
 """The residual a correction may leave, relative to max|ref|: about 1e7 roundings in float64,
@@ -130,31 +130,32 @@ def _scale(ref: np.ndarray) -> float:
     return metric_scale(ref)
 
 
-def locate_block(got, ref, tol: float, *, block=None, argument=None, argument_name: str = "") -> Location:
-    """The worst entry of one block and the fraction of entries above ``tol · max|ref|``."""
+def locate_block(got, ref, tol: float, *, block=None, argument=None, argument_name: str = "", floor: float = 0.0) -> Location:
+    """The worst entry of one block and the fraction of entries above ``tol · max(max|ref|, floor)``."""
     got, ref = _float(got), _float(ref)
     diff = np.abs(got - ref)
-    scale = _scale(ref)
+    scale = metric_scale(ref, floor)
     flat = int(np.argmax(diff))
     index = tuple(int(i) for i in np.unravel_index(flat, ref.shape)) if ref.shape else ()
     return Location(block, argument, argument_name, index, float(got.reshape(-1)[flat]), float(ref.reshape(-1)[flat]),
-                    float(np.mean(wrong_entries(got, ref, tol))), float(np.max(diff) / scale))
+                    float(np.mean(wrong_entries(got, ref, tol, floor))), float(np.max(diff) / scale))
 
 
-def locate(got, ref, tol: float, wrt: tuple[int, ...], names=(), *, per_argument: bool = True) -> Location:
+def locate(got, ref, tol: float, wrt: tuple[int, ...], names=(), *, per_argument: bool = True, floor=None) -> Location:
     """The worst block of a result (one block per wrt argument when ``ref`` is a tuple).
 
     ``per_argument=False`` (a jvp) says the result is the function's output, not an
-    argument's block."""
+    argument's block. ``floor``: the metric's rounding floor, per block (a tuple) or one."""
 
     def name(i):
         return names[i] if i is not None and i < len(names) else ""
 
     if isinstance(ref, tuple):
-        blocks = [locate_block(g, r, tol, block=k, argument=i, argument_name=name(i)) for k, (g, r, i) in enumerate(zip(got, ref, wrt))]
+        blocks = [locate_block(g, r, tol, block=k, argument=i, argument_name=name(i), floor=floor_of(floor, k))
+                  for k, (g, r, i) in enumerate(zip(got, ref, wrt))]
         return max(blocks, key=lambda b: b.error)
     argument = wrt[0] if per_argument else None
-    return locate_block(got, ref, tol, argument=argument, argument_name=name(argument))
+    return locate_block(got, ref, tol, argument=argument, argument_name=name(argument), floor=floor_of(floor, 0))
 
 
 # --------------------------------------------------------------------------------------
@@ -924,7 +925,8 @@ def _order(got, ref: tuple, dtype: str) -> Diagnosis | None:
     return Diagnosis("order", f"the results are in the wrong order: {pairs}")
 
 
-def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(), out_ndim=None, dtype: str = "float64", output=None) -> Diagnosis | None:
+def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(), out_ndim=None, dtype: str = "float64", output=None,
+             floor=None) -> Diagnosis | None:
     """The diagnosis of a whole result: per block when ``ref`` is a tuple.
 
     Only blocks whose metric exceeds ``tol`` are diagnosed; every one of them must have a
@@ -937,7 +939,7 @@ def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(
     found = []
     for k, (g, r, i) in enumerate(zip(got, ref, wrt)):
         g, r = _float(g), _float(r)
-        if g.shape == r.shape and float(np.max(np.abs(g - r), initial=0.0)) <= tol * _scale(r):
+        if g.shape == r.shape and float(np.max(np.abs(g - r), initial=0.0)) <= tol * metric_scale(r, floor_of(floor, k)):
             continue
         d = diagnose_block(g, r, args=args, out_ndim=out_ndim, dtype=dtype, output=output)
         if d is None:

@@ -29,6 +29,7 @@ from dataclasses import replace as dataclasses_replace
 
 import numpy as np
 
+from . import tolerances
 from .diagnose import PROJECTED, where_raised
 from .linalg import diagonal_jacobian
 from .registry import PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity, UsageError
@@ -77,6 +78,8 @@ class CheckResult:
     wrong_fraction: float | None = None
     diagnosis: str = ""
     diagnosis_class: str = ""
+    # where the rounding floor, not max|ref|, was the metric's scale (verify/tolerances.py)
+    scale_note: str = ""
 
     def location(self) -> str:
         """'argument 0 (x) at [2]: got …, expected …; 33% of entries wrong', or ''."""
@@ -99,6 +102,8 @@ class CheckResult:
         if self.oracle == "claim":
             return f"{where}: {verdict}: {self.check.removeprefix('claim:')}: measured {self.error:.3g} {relation} bound {self.tolerance:.3g}"
         line = f"{where}: {verdict}: max relative error {self.error:.2e} {relation} tolerance {self.tolerance:.0e}"
+        if self.scale_note:
+            line += f" ({self.scale_note})"
         if not self.passed and detail:
             location = self.location()
             if location:
@@ -619,6 +624,16 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                 coupled_cache.append("")
         return coupled_cache[0]
 
+    term_cache = []
+
+    def term_sizes(spec, ref):
+        """The size of the summed terms per block (verify/tolerances.py), estimated once per
+        input: from an autodiff reference where one runs, else from this check's own."""
+        if not term_cache:
+            preferred = [s for s in specs if s.oracle == "autodiff"] or [spec]
+            term_cache.append(_term_sizes(guarded, preferred, args, out, probe, spec, ref, dtype))
+        return term_cache[0]
+
     results = []
     for spec in specs:
         tol = tolerance(spec.oracle, dtype, entry.tolerance)
@@ -631,12 +646,23 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
             if estimate is not None and np.isfinite(estimate) and found is None:
                 result.oracle_error_estimate = float(estimate)
             result.error = relative_error_parts(hand, ref)
+            table_tol = tol
             if result.oracle_error_estimate is not None:
                 # finite differences bring their own error estimate: where it exceeds the
                 # table's value (f ≈ 1 in float64, a derivative that is 0), the oracle
                 # cannot judge more finely than ORACLE_ESTIMATE_FACTOR times its estimate.
                 tol = result.tolerance = max(tol, ORACLE_ESTIMATE_FACTOR * result.oracle_error_estimate)
+            floors = None
+            if result.error > table_tol:  # a reference of rounding noise? (verify/tolerances.py: the rounding floor)
+                sizes = term_sizes(spec, ref)
+                floors = tolerances.rounding_floors(sizes, table_tol, dtype)
+                floored = relative_error_parts(hand, ref, floors)
+                if floored < result.error:
+                    result.error = floored
+                    result.scale_note = tolerances.floor_note(ref, floors, sizes)
             result.passed = result.error <= tol
+            if result.passed and result.scale_note and not any(n.startswith(tolerances.FLOOR_NOTE) for n in notes):
+                notes.append(result.scale_note)
             if not result.passed and spec.oracle != "complex_step":
                 found = kink_here()
             judged = _judge_at_kink(entry, hand, ref, found, tol) if found is not None and (spec.id == "fd" or not result.passed) else None
@@ -661,7 +687,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
             elif warning and not result.passed:
                 result.reason = f"max relative error {result.error:.2e} > tolerance {tol:.0e}; {warning}"
             if not result.passed and judged is None:
-                _explain(entry, args, out, hand, ref, tol, result, probe=probe, dtype=dtype)
+                _explain(entry, args, out, hand, ref, tol, result, probe=probe, dtype=dtype, floor=floors)
         except ComparisonError as exc:
             result.reason = str(exc)
             if ref is not None:  # a shape mismatch can still be a recognisable transpose
@@ -674,13 +700,36 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
     return finish(results)
 
 
+def _term_sizes(entry: Identity, specs, args: tuple, out, probe, current: CheckSpec, ref, dtype: str):
+    """T per block, the larger of (1) the change of a reference when every input is
+    perturbed by a relative ±η (tolerances.change_term_sizes) and (2) the size the values
+    of f give a derivative (tolerances.value_term_sizes). A reference that cannot be
+    evaluated at the perturbed inputs leaves (2) alone."""
+    values = tolerances.value_term_sizes(entry.kind, args, entry.wrt_tuple, out, probe, len(ref) if isinstance(ref, tuple) else None)
+    eta = tolerances.perturbation_size(dtype)
+    for spec in specs:
+        try:
+            signs = np.random.default_rng(0)
+            at = [tolerances.perturbed((args, probe), signs, eta, d) for d in (1.0, -1.0)]
+            with np.errstate(all="ignore"):
+                base = ref if spec.id == current.id else _unwrap_single(entry, _reference(entry, spec, args, probe)[0])
+                plus, minus = (_unwrap_single(entry, _reference(entry, spec, a, p)[0]) for a, p in at)
+            change = tolerances.change_term_sizes(base, plus, minus, eta)
+        except Exception:
+            continue
+        if isinstance(change, tuple) == isinstance(values, tuple):
+            return tolerances.combine_term_sizes(change, values)
+    return values
+
+
 def _at(exc: BaseException) -> str:
     """' at my_layer.py:12': the last traceback frame in the user's code, or ''."""
     where = where_raised(exc)
     return f" at {where}" if where else ""
 
 
-def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None, dtype: str = "float64") -> None:
+def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None, dtype: str = "float64",
+             floor=None) -> None:
     """Fill a failed check's location and diagnosis fields (verify/diagnose.py)."""
     from . import diagnose
 
@@ -696,11 +745,14 @@ def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: C
             hand = np.diagonal(np.asarray(hand).reshape(n, n)).reshape(x_shape)
             ref = np.diagonal(np.asarray(ref).reshape(n, n)).reshape(x_shape)
         if locate:
-            where = diagnose.locate(hand, ref, tol, entry.wrt_tuple, names, per_argument=entry.kind != "jvp")
+            where = diagnose.locate(hand, ref, tol, entry.wrt_tuple, names, per_argument=entry.kind != "jvp", floor=floor)
             result.block, result.argument, result.argument_name = where.block, where.argument, where.argument_name
             result.worst_index, result.got, result.expected = where.index, where.got, where.expected
             result.wrong_fraction = where.wrong_fraction
-        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype, output=out)
+        if result.scale_note:  # the reference is rounding noise: no pattern against it means anything
+            result.diagnosis, result.diagnosis_class = ("no recognisable pattern" if locate else ""), ""
+            return
+        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype, output=out, floor=floor)
     except Exception:  # a result too odd to explain (ragged, object arrays): the verdict stands
         return
     if found is None:

@@ -99,9 +99,9 @@ ENTRIES = [
     _elementwise("chain_rule", "d/dx exp(sin(x²)) = exp(sin(x²)) · cos(x²) · 2x", "chain_rule", sv.exp_sin_square, sv.exp_sin_square_derivative, lambda rng: away_from_zero(rng, N, 0.2, 2.0)),
     _elementwise("product_rule", "d/dx x³ sin x = 3x² sin x + x³ cos x", "product_rule", sv.product, sv.product_derivative, lambda rng: away_from_zero(rng, N, 0.2, 3.0)),
     _elementwise("quotient_rule", "d/dx sin x/(1+x²) = (cos x (1+x²) − 2x sin x)/(1+x²)²", "quotient_rule", sv.quotient, sv.quotient_derivative, lambda rng: away_from_zero(rng, N, 0.2, 3.0)),
-    _elementwise("sigmoid", "σ'(x) = σ(x)(1 − σ(x))", "sigmoid", sv.sigmoid, sv.sigmoid_derivative, lambda rng: away_from_zero(rng, N, 0.2, 6.0), holomorphic=False),
+    _elementwise("sigmoid", "σ'(x) = σ(x)(1 − σ(x))", "sigmoid", sv.sigmoid, sv.sigmoid_derivative, lambda rng: away_from_zero(rng, N, 0.2, 20.0), holomorphic=False),
     _elementwise("softplus", "d/dx ln(1 + eˣ) = σ(x)", "softplus", sv.softplus, sv.softplus_derivative, lambda rng: away_from_zero(rng, N, 0.2, 6.0), holomorphic=False),
-    _elementwise("tanh", "d/dx tanh x = 1 − tanh² x", "tanh", sv.tanh, sv.tanh_derivative, lambda rng: away_from_zero(rng, N, 0.2, 4.0)),
+    _elementwise("tanh", "d/dx tanh x = 1 − tanh² x", "tanh", sv.tanh, sv.tanh_derivative, lambda rng: away_from_zero(rng, N, 0.2, 20.0)),
     Identity(
         name="logsumexp",
         chapter=CHAPTER,
@@ -120,7 +120,7 @@ ENTRIES = [
         function=sv.softmax_cross_entropy,
         derivative=sv.softmax_cross_entropy_gradient,
         kind="gradient",
-        sample=lambda rng: (normal(rng, (4, 5), 2.0), onehot(rng, 4, 5)),
+        sample=lambda rng: (normal(rng, (4, 5), 6.0), onehot(rng, 4, 5)),
     ),
     Identity(
         name="binary_cross_entropy",
@@ -130,6 +130,6 @@ ENTRIES = [
         function=sv.binary_cross_entropy_with_logits,
         derivative=sv.binary_cross_entropy_with_logits_gradient,
         kind="gradient",
-        sample=lambda rng: (away_from_zero(rng, (3, 4), 0.2, 5.0), rng.uniform(0.0, 1.0, size=(3, 4)).round(1)),
+        sample=lambda rng: (away_from_zero(rng, (3, 4), 0.2, 20.0), rng.uniform(0.0, 1.0, size=(3, 4)).round(1)),
     ),
 ]
