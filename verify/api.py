@@ -28,6 +28,7 @@ import numpy as np
 
 import inspect
 import numbers
+import sys
 
 from .engine import FRAMEWORK_CHOICES, EntryResult, argument_names, describe_argument, failure_lines, run_entry
 from .registry import KINDS, PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Identity, UsageError
@@ -249,8 +250,8 @@ class CheckReport:
         return "\n".join([report.header(), report.row(self.entry)] + [f"note: {n}" for n in self.notes])
 
 
-def check(function, derivative, *example_args, kind: str, wrt=0, name: str | None = None, tolerance=None,
-          tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str = "float64",
+def check(function, *args, kind: str | None = None, wrt=None, reference=None, name: str | None = None, tolerance=None,
+          tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str | None = None,
           backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
     """Check ``derivative``, a hand-coded derivative of ``function``, at ``example_args``
     against JAX, torch and finite differences; returns a CheckReport (``.passed``; ``print``
@@ -332,21 +333,94 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
     __tracebackhide__ = True
     from .projection import PROJECTION_CHOICES
 
+    derivative, example_args = _split_derivative(args)
     if projection not in PROJECTION_CHOICES:
         raise UsageError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
-    if not example_args:
+    if not example_args and not _is_module(function):
         raise UsageError("give the example argument(s) at which to check the derivative")
+    if kind is None:
+        if derivative is not None:
+            raise UsageError(f"give kind=, one of {', '.join(KINDS)}: what the derivative returns")
+        kind = "jvp" if _is_custom_jvp(function) else "vjp"
     if kind not in KINDS:
         raise UsageError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
-    if ("autodiff", str(dtype)) not in TOLERANCES:
+    if dtype is not None and ("autodiff", str(dtype)) not in TOLERANCES:
         known = ", ".join(dict.fromkeys(d for o, d in TOLERANCES if o == "autodiff"))
         raise UsageError(f"dtype {dtype!r} has no row in the tolerance table (verify/tolerances.py): choose from {known}")
-    wrt = normalize_wrt(wrt, function, len(example_args), kind)
-    check_signature(derivative, kind, len(example_args), not isinstance(wrt, int))
     chosen = tuple(FRAMEWORK_CHOICES if backends is None else ((backends,) if isinstance(backends, str) else backends))
     unknown = [b for b in chosen if b not in FRAMEWORK_CHOICES]
     if unknown or not chosen:
         raise UsageError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
+    options = dict(name=name, tolerance=tolerance, tolerance_reason=tolerance_reason, holomorphic=holomorphic, seed=seed,
+                   projection=projection, fd_step=fd_step)
+    if derivative is None or reference is not None or _needs_structure(function, example_args, wrt):
+        from .native import check_structured
+
+        report = check_structured(function, derivative, example_args, kind=kind, wrt=wrt, reference=reference, dtype=dtype,
+                                  chosen=chosen, backends_given=backends is not None, **options)
+    else:
+        report = _check_arrays(function, derivative, example_args, kind=kind, wrt=0 if wrt is None else wrt, dtype=dtype or "float64",
+                               chosen=chosen, backends=backends, **options)
+    if raise_on_failure:
+        report.raise_for_failure()
+    return report
+
+
+def _split_derivative(args: tuple):
+    """(derivative or None, example args): the derivative is omitted when the first of
+    ``args`` is not a function (an array, a tensor, a dict of them ...)."""
+    if args and callable(args[0]) and not _is_module(args[0]) and not hasattr(args[0], "shape"):
+        return args[0], args[1:]
+    return None, args
+
+
+def _is_module(value) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module)
+
+
+def _is_custom_jvp(function) -> bool:
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(function, jax.custom_jvp)
+
+
+def _needs_structure(function, example_args, wrt) -> bool:
+    """Whether the check goes through verify/native.py: a native function or array, a
+    structured argument, or wrt given as a path."""
+    from .structure import is_structured
+
+    if _is_module(function) or _is_custom_jvp(function):
+        return True
+    jax, torch = sys.modules.get("jax"), sys.modules.get("torch")
+    if jax is not None and isinstance(function, jax.custom_vjp):
+        return True
+    if torch is not None and (getattr(function, "__self__", None) is not None and isinstance(function.__self__, type)
+                              and issubclass(function.__self__, torch.autograd.Function)):
+        return True
+    for a in example_args:
+        if is_structured(a):
+            return True
+        if torch is not None and isinstance(a, torch.Tensor):
+            return True
+        if jax is not None and isinstance(a, jax.Array):
+            return True
+    items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
+    if any(isinstance(w, str) and not w.isidentifier() for w in items):  # a path: "params.w", "params['w']"
+        return True
+    try:  # a structured result (a tuple, a dict of arrays)
+        with np.errstate(all="ignore"):
+            out = function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in example_args])
+    except Exception:
+        return False
+    return is_structured(out)
+
+
+def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolerance, tolerance_reason, holomorphic, seed, dtype,
+                  chosen, backends, projection, fd_step) -> CheckReport:
+    """verify.check for array-API code on plain arrays and a numpy derivative."""
+    __tracebackhide__ = True
+    wrt = normalize_wrt(wrt, function, len(example_args), kind)
+    check_signature(derivative, kind, len(example_args), not isinstance(wrt, int))
     entry = user_identity(function, derivative, example_args, kind=kind, wrt=wrt, name=name, tolerance=tolerance,
                           tolerance_reason=tolerance_reason, holomorphic=holomorphic, fd_step=fd_step)
     args = tuple(np.asarray(a) if isinstance(a, (list, float, int)) else a for a in example_args)
@@ -383,7 +457,4 @@ def check(function, derivative, *example_args, kind: str, wrt=0, name: str | Non
         pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}"
         notes.append(f"large input: checked on random projections ⟨u, J v⟩ ({pairs} for forward mode and finite differences, "
                      f"{pairs} for reverse mode) instead of the full Jacobian")
-    report = CheckReport(result, notes, chosen)
-    if raise_on_failure:
-        report.raise_for_failure()
-    return report
+    return CheckReport(result, notes, chosen)

@@ -263,6 +263,27 @@ def _tensors(arrays):
     return tuple(_tensor(a) for a in arrays)
 
 
+_TRANSFORM_ERRORS = (RuntimeError, NotImplementedError)
+
+
+def _dual_jacobian(fw, w: tuple) -> tuple:
+    """The Jacobian blocks by forward mode on dual numbers, one pass per input entry: the
+    path for an autograd.Function whose jvp exists but that torch.func cannot vmap."""
+    from .frameworks.torch_native import forward_ad_jvp
+
+    torch = _torch()
+    blocks = []
+    for k, x in enumerate(w):
+        columns = []
+        for j in range(x.numel()):
+            tangents = [torch.zeros_like(t) for t in w]
+            tangents[k].view(-1)[j] = 1.0
+            columns.append(forward_ad_jvp(fw, list(w), range(len(w)), tangents))
+        out_shape = columns[0].shape
+        blocks.append(torch.stack(columns, dim=-1).reshape(*out_shape, *x.shape))
+    return tuple(blocks)
+
+
 def torch_func_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[object, str]:
     """(reference, the torch.func call used)."""
     torch = _torch()
@@ -273,21 +294,32 @@ def torch_func_reference(kind: str, mode: str, fw, w: tuple, probe) -> tuple[obj
     F = torch.func
     if kind in ("derivative", "gradient", "jacobian"):
         if mode == "forward":
-            return _as_numpy(F.jacfwd(fw, argnums=argnums)(*w)), "torch.func.jacfwd"
+            try:
+                return _as_numpy(F.jacfwd(fw, argnums=argnums)(*w)), "torch.func.jacfwd"
+            except _TRANSFORM_ERRORS:  # an autograd.Function without vmap/setup_context support
+                return _as_numpy(_dual_jacobian(fw, w)), "torch.autograd.forward_ad, one dual pass per input entry"
         if kind == "gradient":
             return _as_numpy(F.grad(fw, argnums=argnums)(*w)), "torch.func.grad"
         return _as_numpy(F.jacrev(fw, argnums=argnums)(*w)), "torch.func.jacrev"
     if kind == "jvp":
         if mode == "forward":
-            return _as_numpy(F.jvp(fw, w, probe)[1]), "torch.func.jvp"
+            try:
+                return _as_numpy(F.jvp(fw, w, probe)[1]), "torch.func.jvp"
+            except _TRANSFORM_ERRORS:
+                from .frameworks.torch_native import forward_ad_jvp
+
+                return _as_numpy(forward_ad_jvp(fw, w, range(len(w)), probe)), "torch.autograd.forward_ad (dual numbers)"
         jac = _as_numpy(F.jacrev(fw, argnums=argnums)(*w))
         return contract_jvp(jac, _as_numpy(probe)), "torch.func.jacrev, contracted with the tangent"
     if kind == "vjp":
         if mode == "reverse":
             _, pullback = F.vjp(fw, *w)
             return _as_numpy(pullback(probe)), "torch.func.vjp"
-        jac = _as_numpy(F.jacfwd(fw, argnums=argnums)(*w))
-        return contract_vjp(_as_numpy(probe), jac), "torch.func.jacfwd, contracted with the cotangent"
+        try:
+            jac, method = _as_numpy(F.jacfwd(fw, argnums=argnums)(*w)), "torch.func.jacfwd"
+        except _TRANSFORM_ERRORS:
+            jac, method = _as_numpy(_dual_jacobian(fw, w)), "torch.autograd.forward_ad, one dual pass per input entry"
+        return contract_vjp(_as_numpy(probe), jac), f"{method}, contracted with the cotangent"
     (x,) = w
     if kind == "hessian":
         if mode == "forward-over-reverse":

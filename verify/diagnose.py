@@ -69,6 +69,8 @@ class Location:
             what = "output"
         else:
             what = f"argument {self.argument}" + (f" ({self.argument_name})" if self.argument_name else "")
+            if self.argument_name and not self.argument_name.isidentifier():  # a leaf of a structure: its path
+                what = self.argument_name
         if self.block is not None:
             what = f"result {self.block} (wrt {what})"
         index = ", ".join(str(i) for i in self.index)
@@ -450,7 +452,7 @@ def diagnose(got, ref, tol: float, wrt: tuple[int, ...] = (0,), names=(), args=(
         if d is None:
             return None
         name = names[i] if i < len(names) else ""
-        found.append((k, f"argument {i}" + (f" ({name})" if name else ""), d))
+        found.append((k, name if name and not name.isidentifier() else f"argument {i}" + (f" ({name})" if name else ""), d))
     if not found:
         return None
     kinds = {d.kind for _, _, d in found}

@@ -47,6 +47,7 @@ class CheckSpec:
     backend: str  # jax | torch.func | torch.autograd | numpy
     mode: str  # forward | reverse | forward-over-reverse | reverse-over-reverse | tape | ...
     oracle: str  # the key into the tolerance table
+    target: str = "function"  # "reference": the autodiff of the entry's reference implementation
 
 
 @dataclass
@@ -153,8 +154,10 @@ def failure_lines(failures: list[CheckResult]) -> list[str]:
     return lines
 
 
-def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES) -> list[CheckSpec]:
-    """The checks generated for an entry: a function of its kind and holomorphic flag."""
+def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES, exclude=(), reference_frameworks=()) -> list[CheckSpec]:
+    """The checks generated for an entry: a function of its kind and holomorphic flag, less
+    the ids in ``exclude``, plus the reverse-mode autodiff of the entry's reference
+    implementation on each of ``reference_frameworks``."""
     if entry.kind in SECOND_ORDER_KINDS:
         first, second = "forward-over-reverse", "reverse-over-reverse"
         fd_oracle = "finite_difference_2"
@@ -171,7 +174,12 @@ def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES) -> list[CheckSpec
     ]
     if entry.holomorphic and entry.kind not in SECOND_ORDER_KINDS:
         specs.append(CheckSpec("cstep", "fd", "numpy", "complex step", "complex_step"))
-    return [s for s in specs if s.framework in frameworks]
+    specs = [s for s in specs if s.framework in frameworks and s.id not in exclude]
+    if entry.reference is not None:
+        backend = {"jax": "jax", "torch": "torch.func"}
+        specs += [CheckSpec(f"reference.{fw}", fw, backend[fw], f"{second} (reference implementation)", "autodiff", target="reference")
+                  for fw in reference_frameworks]
+    return specs
 
 
 def entry_rng(seed: int, name: str, trial: int) -> np.random.Generator:
@@ -303,7 +311,11 @@ class Guarded:
 
 def argument_names(function, count: int | None = None) -> list[str]:
     """The names of a function's positional parameters: all of them, or the first ``count``
-    ('' where there is none); [] when its signature is unknown."""
+    ('' where there is none); [] when its signature is unknown. A function of flattened
+    structured arguments (verify/structure.py) names its leaves by their paths."""
+    paths = getattr(inspect.unwrap(function), "__verify_argument_names__", None)
+    if paths is not None:
+        return paths if count is None else type(paths)(paths[i] if i < len(paths) else "" for i in range(count))
     try:
         params = [p for p in inspect.signature(function).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -316,6 +328,8 @@ def argument_names(function, count: int | None = None) -> list[str]:
 
 def describe_argument(i: int, names: list[str]) -> str:
     name = names[i] if i < len(names) else ""
+    if name and not name.isidentifier():  # a leaf of a structured argument: its path
+        return name
     return f"argument {i} ({name})" if name else f"argument {i}"
 
 
@@ -407,6 +421,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
         else:
             result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step)
         return result.value, result.method, result.error_estimate, result.warning
+    function = entry.reference if spec.target == "reference" else entry.function
     if spec.framework == "jax":
         import jax.numpy as jnp
 
@@ -422,7 +437,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
         full = list(fixed)
         for i, value in zip(wrt, w):
             full[i] = value
-        return entry.function(*full)
+        return function(*full)
 
     w = tuple(args[i] for i in wrt)
     if spec.id == "torch.tape":
@@ -653,8 +668,9 @@ def _worse(a: CheckResult, b: CheckResult) -> CheckResult:
 
 
 def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHOICES, dtype: str = "float64", args=None, projection="auto",
-              raise_usage: bool = False) -> EntryResult:
-    """Run every generated check of an Identity (or the measurements of a Claim)."""
+              raise_usage: bool = False, exclude=(), reference_frameworks=()) -> EntryResult:
+    """Run every generated check of an Identity (or the measurements of a Claim); ``exclude``
+    and ``reference_frameworks`` go to check_specs."""
     start = time.perf_counter()
     result = EntryResult(entry.name, entry.chapter, entry.statement, entry.kind, entry.derivation)
     worst: dict[str, CheckResult] = {}
@@ -669,13 +685,13 @@ def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHO
                 trial_args = None
                 reason = f"the sampler raised {_one_line(exc)}"
             if trial_args is None:
-                specs = check_specs(entry, frameworks)
+                specs = check_specs(entry, frameworks, exclude, reference_frameworks)
                 trial_results = [
                     CheckResult(entry.name, s.id, s.backend, s.mode, s.oracle, None, tolerance(s.oracle, dtype, entry.tolerance), False, reason=reason, trial=trial)
                     for s in specs
                 ]
             else:
-                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks), dtype, trial, projection,
+                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks, exclude, reference_frameworks), dtype, trial, projection,
                                           notes=result.notes, raise_usage=raise_usage)
         for r in trial_results:
             worst[r.check] = _worse(worst[r.check], r) if r.check in worst else r

@@ -54,6 +54,7 @@ class Identity:
     tolerance: dict = field(default_factory=dict)  # {oracle: value} overrides ...
     tolerance_reason: str = ""  # ... each with its written reason
     fd_step: float = 0.05  # initial step of the finite-difference oracle
+    reference: Callable | None = None  # verify.check(reference=): an independent implementation of f
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -1,0 +1,146 @@
+"""The JAX adapter: functions of JAX arrays, including ``jax.custom_vjp`` / ``jax.custom_jvp``.
+
+With the derivative omitted, what is checked is JAX's derivative of the function: for a
+custom_vjp function its ``bwd`` rule (reverse mode; it has no forward mode), for a custom_jvp
+its ``jvp`` rule (forward mode; JAX derives reverse mode by transposing the same rule, so the
+two are not independent), otherwise JAX's autodiff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Adapter
+
+
+def _jax():
+    from ..backends import _jax as load
+
+    return load()
+
+
+def is_custom_rule(function) -> bool:
+    jax = _jax()
+    return isinstance(function, (jax.custom_vjp, jax.custom_jvp))
+
+
+def _is_torch(value) -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+class JaxAdapter(Adapter):
+    name = "jax"
+    display = "JAX"
+
+    def __init__(self, function):
+        jax = _jax()
+        self.original = function
+        self.function = function
+        self.rule = "custom_vjp" if isinstance(function, jax.custom_vjp) else "custom_jvp" if isinstance(function, jax.custom_jvp) else ""
+        self.kind_of = f"jax.{self.rule} function" if self.rule else "function of JAX arrays"
+
+    def owns(self, value) -> bool:
+        return isinstance(value, _jax().Array)
+
+    def to_numpy(self, value):
+        if self.owns(value):
+            return np.array(value, copy=True)
+        return super().to_numpy(value)
+
+    def native(self, flat):
+        jax = _jax()
+        import jax.numpy as jnp
+
+        def run(*leaves):
+            if any(isinstance(leaf, jax.Array) for leaf in leaves):  # JAX arrays and tracers
+                return flat(*leaves)
+            if any(_is_torch(leaf) for leaf in leaves):
+                raise TypeError("a JAX-native function cannot run on torch tensors")
+            return np.asarray(flat(*[jnp.asarray(leaf) for leaf in leaves]))
+
+        return run
+
+    def to_native_tree(self, tree):
+        import jax.numpy as jnp
+        import optree
+
+        return optree.tree_map(lambda a: jnp.asarray(a) if isinstance(a, np.ndarray) else a, tree, none_is_leaf=False)
+
+    def from_native_tree(self, tree):
+        import optree
+
+        jax = _jax()
+        return optree.tree_map(lambda a: np.asarray(a) if isinstance(a, jax.Array) else a, tree, none_is_leaf=False)
+
+    def own_derivative(self, kind: str, run, wrt: tuple, multiple: bool):
+        jax = _jax()
+        import jax.numpy as jnp
+
+        def derivative(*inputs):
+            if kind in ("vjp", "jvp"):
+                *leaves, probe = inputs
+            else:
+                leaves = list(inputs)
+            fixed = [jnp.asarray(leaf) for leaf in leaves]
+
+            def fw(*ws):
+                full = list(fixed)
+                for i, v in zip(wrt, ws):
+                    full[i] = v
+                return run(*full)
+
+            w = tuple(fixed[i] for i in wrt)
+            if kind == "jvp":
+                tangents = probe if multiple else (probe,)
+                return np.asarray(jax.jvp(fw, w, tuple(jnp.asarray(t) for t in tangents))[1])
+            argnums = tuple(range(len(w)))
+            if kind == "vjp":
+                _, pullback = jax.vjp(fw, *w)
+                blocks = pullback(jnp.asarray(probe))
+            elif kind == "gradient":
+                blocks = jax.grad(fw, argnums=argnums)(*w)
+            else:  # jacobian
+                blocks = jax.jacrev(fw, argnums=argnums)(*w)
+            blocks = tuple(np.asarray(b) for b in blocks)
+            return blocks if multiple else blocks[0]
+
+        return derivative
+
+    def own_rule(self, kind: str) -> str:
+        if self.rule == "custom_vjp":
+            return "the custom_vjp bwd rule"
+        if self.rule == "custom_jvp":
+            return "the custom_jvp rule"
+        return "JAX's forward mode" if kind == "jvp" else "JAX's reverse mode"
+
+    def same_as_own(self, kind: str) -> dict[str, str]:
+        if self.rule == "custom_jvp":  # reverse mode transposes the same jvp rule
+            why = "JAX derives both modes from the custom_jvp rule being checked"
+            return {"jax.fwd": why, "jax.rev": why}
+        if kind == "jvp":
+            return {"jax.fwd": "JAX's forward mode is the derivative being checked"}
+        return {"jax.rev": "JAX's reverse mode is the derivative being checked"}
+
+    def forward_problem(self, run, leaves, wrt) -> str:
+        if self.rule == "custom_vjp":
+            return "a custom_vjp function has no forward mode"
+        jax = _jax()
+        import jax.numpy as jnp
+
+        try:
+            fixed = [jnp.asarray(leaf) for leaf in leaves]
+
+            def fw(*ws):
+                full = list(fixed)
+                for i, v in zip(wrt, ws):
+                    full[i] = v
+                return run(*full)
+
+            jax.jvp(fw, tuple(fixed[i] for i in wrt), tuple(jnp.ones_like(fixed[i]) for i in wrt))
+            return ""
+        except Exception as exc:
+            text = (str(exc).strip().splitlines() or [""])[0]
+            return f"{type(exc).__name__}: {text}"[:200]
