@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.layers import LAYERS, Layer, Variant  # noqa: E402
+from benchmarks.layers import LAYERS, Layer, Variant, names_its_class  # noqa: E402
 
 REPEATS, QUICK_REPEATS = 3, 1
 
@@ -54,6 +54,7 @@ class Outcome:
     passed: bool | None  # None: the tool raised instead of giving a verdict
     seconds: float
     detail: str = ""  # verify's diagnosis line for a failure, or the exception of an error
+    classes: tuple[str, ...] = ()  # verify: the diagnosis classes its failed checks name
 
 
 @dataclass
@@ -76,7 +77,7 @@ def _is_float(a) -> bool:
     return np.issubdtype(np.asarray(a).dtype, np.floating)
 
 
-def verify_outcome(layer: Layer, variant: Variant, args: tuple) -> tuple[bool, str]:
+def verify_outcome(layer: Layer, variant: Variant, args: tuple) -> tuple[bool, str, tuple[str, ...]]:
     import verify
 
     options = {}
@@ -85,7 +86,8 @@ def verify_outcome(layer: Layer, variant: Variant, args: tuple) -> tuple[bool, s
     if layer.reference is not None:
         options["reference"] = layer.reference
     report = verify.check(variant.function, *args, **options)
-    return report.passed, ("" if report.passed else diagnosis_line(report))
+    classes = tuple(sorted({c.diagnosis_class for c in report.failures if c.diagnosis_class}))
+    return report.passed, ("" if report.passed else diagnosis_line(report)), classes
 
 
 def diagnosis_line(report) -> str:
@@ -162,19 +164,20 @@ def tools(layer: Layer) -> dict:
 def run_tool(tool, layer: Layer, variant: Variant, seed: int, repeats: int) -> Outcome:
     """The tool's verdict and its median time over ``repeats`` runs on fresh inputs; with more
     than one run, a first untimed run pays for imports, tracing and caches."""
-    times, verdict, detail = [], None, ""
+    times, verdict, detail, classes = [], None, "", ()
     for _ in range(repeats + (repeats > 1)):
         args = layer.make_inputs(seed)
         start = time.perf_counter()
         try:
-            verdict, detail = tool(layer, variant, args)
+            verdict, detail, *more = tool(layer, variant, args)
+            classes = tuple(more[0]) if more else ()
         except Exception as error:  # an error is a result too: recorded, never a verdict
             frame = traceback.extract_tb(error.__traceback__)[-1]
             return Outcome(None, time.perf_counter() - start,
                            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''} "
                            f"({Path(frame.filename).name}:{frame.lineno})")
         times.append(time.perf_counter() - start)
-    return Outcome(verdict, statistics.median(times[-repeats:]), detail)
+    return Outcome(verdict, statistics.median(times[-repeats:]), detail, classes)
 
 
 def run(layers=LAYERS, repeats: int = REPEATS, seed: int = 0, log=print) -> list[Row]:
@@ -234,6 +237,19 @@ def tally(rows: list[Row], tool: str) -> dict:
     }
 
 
+def diagnosis_tally(rows: list[Row]) -> dict:
+    """verify's diagnoses of the mistakes it caught, against the class each mistake belongs to."""
+    caught = [r for r in rows if r.variant.bug and r.outcomes["verify.check"].passed is False]
+    classed = [r for r in caught if r.variant.shape]
+    named = lambda r: r.outcomes["verify.check"].classes
+    return {
+        "caught": caught, "classed": classed,
+        "right": [r for r in classed if names_its_class(r.variant, named(r))],
+        "silent": [r for r in caught if not named(r)],
+        "wrong": [r for r in caught if named(r) and not names_its_class(r.variant, named(r))],
+    }
+
+
 def _median_ratio(rows: list[Row], tool: str) -> float | None:
     ratios = [x for r in rows if (x := _ratio(r, tool)) is not None]
     return statistics.median(ratios) if ratios else None
@@ -260,6 +276,13 @@ def markdown(rows: list[Row], repeats: int, load: dict, seconds: float) -> str:
         value = _median_ratio(rows, tool)
         if value is not None:
             ratio_text.append(f"{value:.1f}× {tool}")
+    d = diagnosis_tally(rows)
+    diagnosis_text = (f"**Diagnosis.** Of the {len(d['caught'])} mistakes verify.check catches, {len(d['classed'])} belong to a class "
+                      f"of verify/diagnose.py (labelled in the registry): {len(d['right'])} get that class named, "
+                      f"{len([r for r in d['classed'] if r in d['silent']])} get no diagnosis; {len(d['silent'])} in all get no diagnosis, "
+                      f"and {len(d['wrong'])} get a class that is not theirs (a wrong confident diagnosis)"
+                      + (": " + ", ".join(f"{r.layer.name} / {r.variant.bug} named {', '.join(r.outcomes['verify.check'].classes)}" for r in d["wrong"]) if d["wrong"] else "")
+                      + ". A factor named with the size it equals (axis) counts as the factor class.")
     lines = [
         "# Custom layers: verify.check against gradcheck and check_grads",
         "",
@@ -276,6 +299,8 @@ def markdown(rows: list[Row], repeats: int, load: dict, seconds: float) -> str:
                     if any(tool in r.outcomes for r in rows))
         + (f". Time per check, verify.check against the others (the median over layer versions of the ratio of median times): "
            f"{', '.join(ratio_text)}." if ratio_text else "."),
+        "",
+        diagnosis_text,
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, **shared with other jobs while this ran** "
         f"(load average {load['before']:.2f} before, {load['after']:.2f} after); torch {torch.__version__} with "
@@ -308,7 +333,8 @@ def markdown(rows: list[Row], repeats: int, load: dict, seconds: float) -> str:
         outcome = r.outcomes["verify.check"]
         said = ("passed (a miss)" if outcome.passed else
                 f"error: {outcome.detail}" if outcome.passed is None else outcome.detail)
-        lines.append(f"- **{r.layer.name} / {r.variant.bug}** ({r.variant.description}): {said}")
+        shape = f"; its class: {r.variant.shape}" if r.variant.shape else ""
+        lines.append(f"- **{r.layer.name} / {r.variant.bug}** ({r.variant.description}{shape}): {said}")
     awkward = [r.layer for r in rows if r.variant.bug is None and r.layer.awkward]
     if awkward:
         lines += ["", "## Awkward inputs", ""]

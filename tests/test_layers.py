@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from benchmarks.layers import BY_NAME, LAYERS
+from benchmarks.layers import BY_NAME, LAYERS, names_its_class
 
 import verify
 
@@ -51,3 +51,8 @@ def test_verify_check_judges_the_registered_derivative(layer, variant):
         line = next((line for line in lines if line.startswith(where)), None)
         assert line is not None, f"no line starts with {where!r} in\n{report.message()}"
         assert re.search(r"max relative error \d\.\d\de[+-]\d+ > tolerance", line) or failure.reason, line  # the error
+    # never a wrong confident diagnosis: a class is named only where it is the mistake's own
+    named = {failure.diagnosis_class for failure in report.failures if failure.diagnosis_class}
+    assert not named or names_its_class(variant, named), (variant.shape, named, report.message())
+    if variant.shape in ("transpose", "axis"):  # the linear layer's two mistakes are named
+        assert names_its_class(variant, named), report.message()
