@@ -37,7 +37,14 @@ def _examples_block() -> str:
 def _called_kinds(code: str) -> list[tuple[str, bool]]:
     """(kind, several wrt) of every verify.check call in ``code``."""
     calls = re.findall(r"verify\.check\((.*?)\)(?:\.passed|,\n)", code)
-    return [(re.search(r'kind="(\w+)"', c).group(1), "wrt=(" in c) for c in calls]
+    return [(re.search(r'kind="(\w+)"', c).group(1), "wrt=(" in c) for c in calls if 'kind="' in c]
+
+
+def test_help_shows_a_native_layer_a_module_and_a_structured_argument():
+    doc = verify.check.__doc__
+    assert "torch.autograd.Function" in doc and "verify.check(Cube," in doc
+    assert "verify.check(torch.nn.Linear(" in doc
+    assert 'kind="gradient").passed' in doc and '"w": 2 * x.T @ r' in doc
 
 
 def _run_doctests(docstring: str) -> doctest.TestResults:

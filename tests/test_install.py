@@ -23,7 +23,7 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMEWORK_PACKAGES = ("jax", "jaxlib", "torch")
-RUNTIME = {"numpy", "scipy", "array-api-compat"}
+RUNTIME = {"numpy", "scipy", "array-api-compat", "optree"}
 
 
 def hide(tmp_path: Path, *packages: str) -> dict:
@@ -223,3 +223,14 @@ def test_constraints_pin_the_tested_torch():
     pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines() if "==" in line and not line.startswith("#"))
     assert pins["torch"] == "2.13.0+cpu" and "jax" in pins and "jaxlib" in pins
     assert "'.[dev]'" in (ROOT / "Makefile").read_text() and "-c constraints.txt" in (ROOT / "Makefile").read_text()
+
+
+def test_every_package_folder_is_listed_for_the_wheel():
+    """A folder with an __init__.py that pyproject's packages list misses would be absent
+    from an installed copy (its imports fail only there)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for top in ("verify", "implementations", "benchmarks")
+               for p in (ROOT / top).rglob("__init__.py") if "results" not in p.parts}
+    assert folders - listed == set()

@@ -360,3 +360,14 @@ def test_a_derivative_with_the_wrong_structure_is_a_usage_error():
 def test_omitting_the_derivative_of_plain_numpy_code_is_a_usage_error():
     with pytest.raises(verify.UsageError, match="neither torch- nor JAX-native"):
         verify.check(loss, PARAMS, X, kind="gradient")
+
+
+def test_readme_native_example_prints_what_the_readme_shows(capsys):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("<!-- native-example:begin -->")[1].split("<!-- native-example:end -->")[0]
+    code = block.split("```python\n")[1].split("```")[0]
+    shown = block.split("```text\n")[1].split("```")[0]
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out == shown

@@ -253,9 +253,15 @@ class CheckReport:
 def check(function, *args, kind: str | None = None, wrt=None, reference=None, name: str | None = None, tolerance=None,
           tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str | None = None,
           backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
-    """Check ``derivative``, a hand-coded derivative of ``function``, at ``example_args``
-    against JAX, torch and finite differences; returns a CheckReport (``.passed``; ``print``
-    shows every check's error).
+    """Check a derivative of ``function`` at the example arguments against JAX, torch and
+    finite differences; returns a CheckReport (``.passed``; ``print`` shows every check's
+    error; ``.message()`` says where and why a check fails).
+
+    Called as ``check(function, derivative, *example_args, kind=...)`` with a hand-coded
+    derivative, or ``check(function, *example_args)`` without one: then what is checked is
+    the framework's own derivative of a torch- or JAX-native function (an autograd.Function's
+    registered backward, a custom_vjp rule, autograd through a Module). See "Native layers"
+    below.
 
     ``function`` is written against the array API (operators, array methods, or
     ``array_api_compat.array_namespace(x)``) so that it runs on numpy, JAX and torch arrays;
@@ -319,7 +325,47 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
     >>> verify.check(lambda x, y: x * y, lambda x, y, u: (u * y, u * x), x, y, kind="vjp", wrt=(0, 1)).passed
     True
 
+    Native layers and structured arguments. ``function`` may also be torch-native (a function
+    of tensors, a ``torch.nn.Module``, a ``torch.autograd.Function``) or JAX-native (a function
+    of JAX arrays, a ``jax.custom_vjp`` / ``jax.custom_jvp``); it then runs only on its own
+    framework and on numpy leaves converted to it, and the notes say which references ran.
+    A hand-coded derivative of a native function receives that framework's arrays. Arguments
+    and results may be dicts, tuples and lists of arrays; ``wrt`` then names an argument
+    (position or name) or a path (``"params.w"`` or ``"params['w']"``), and the derivative
+    returns, per ``wrt`` item, a structure like the selected one. A Module is checked as
+    ``f(*inputs, params)`` with ``params = dict(module.named_parameters())``; the default
+    ``wrt`` is every floating input and ``params`` (for tensors with ``requires_grad``, those,
+    as in gradcheck). ``reference=`` gives an independent implementation whose autodiff is one
+    more reference.
+
+    >>> import torch
+    >>> class Cube(torch.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x**3
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 3 * x**2 * g
+    >>> verify.check(Cube, torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)).passed
+    True
+    >>> verify.check(torch.nn.Linear(3, 2).double(), torch.ones(4, 3, dtype=torch.float64)).passed
+    True
+    >>> loss = lambda p, x: ((x @ p["w"] + p["b"]) ** 2).sum()
+    >>> def loss_gradient(p, x):
+    ...     r = x @ p["w"] + p["b"]
+    ...     return {"w": 2 * x.T @ r, "b": 2 * r.sum(0)}
+    >>> p = {"w": np.array([[1.0, -2.0], [0.5, 3.0]]), "b": np.array([0.1, -0.3])}
+    >>> verify.check(loss, loss_gradient, p, np.array([[1.0, 2.0], [-1.0, 0.5], [0.3, 0.2]]), kind="gradient").passed
+    True
+
     Options:
+
+    wrt: which argument(s) the derivative differentiates: a position, a name, a path, or a
+      tuple of them (default: the first argument; see above for Modules and requires_grad).
+    reference: an independent implementation of ``function`` (array-API, torch or JAX).
+    dtype: the dtype of the check (default float64, or the dtype of the tensors given).
 
     backends: a subset of ("jax", "torch", "fd"); default all that are installed and that the
       function runs on. A framework that is not installed is left out with a note ("torch is

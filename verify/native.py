@@ -211,9 +211,9 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
         if kind == "jvp" and getattr(adapter, "rule", "") == "custom_vjp":
             raise UsageError("a custom_vjp function has no forward mode: check kind='vjp'")
         hand = adapter.own_derivative(kind, run, tuple(leaf_wrt), not isinstance(engine_wrt, int))
-        hand.__name__ = f"{name} ({adapter.own_rule(kind)})"
+        hand.__name__ = f"{name} ({adapter.own_rule(kind, name)})"
         exclude.update(adapter.same_as_own(kind))
-        notes.append(f"checked: {adapter.own_rule(kind)} of {name} (a {adapter.kind_of}), kind {kind}")
+        notes.append(f"checked: {adapter.own_rule(kind, name)} (a {adapter.kind_of}), kind {kind}")
     else:
         check_signature(derivative, kind, len(example_args), len(selections) > 1)
         hand = _hand_coded(derivative, adapter, flat, selections, kind, engine_wrt, unflatten_out)
@@ -244,15 +244,19 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
                 if problem:
                     exclude[fwd_id] = f"{adapter.display} forward mode cannot run through it ({problem})"
     chosen = tuple(fw for fw in chosen if fw not in unable) or ("fd",)
+    reasons: dict[str, list[str]] = {}
     for spec_id, why in exclude.items():
         if spec_id.split(".")[0] in chosen:
-            notes.append(f"no {spec_id} check: {why}")
+            reasons.setdefault(why, []).append(spec_id)
+    for why, ids in reasons.items():
+        notes.append(f"no {' or '.join(ids)} check: {why}")
 
     # 4. the reference implementation
     reference_frameworks: tuple[str, ...] = ()
     reference_run = None
     if reference is not None:
-        ref_adapter = detect(reference, raw_leaves, numpy_args) if reference is not function else adapter
+        numpy_full = flat.rebuild([np.array(a, copy=True) for a in leaves])  # a Module's params included
+        ref_adapter = detect(reference, raw_leaves, numpy_full) if reference is not function else adapter
         ref_call = ref_adapter.function if ref_adapter is not ARRAY_API_ADAPTER else reference
         if getattr(ref_adapter, "module", None) is not None:
             ref_call = ref_adapter.module_call()

@@ -109,12 +109,10 @@ class JaxAdapter(Adapter):
 
         return derivative
 
-    def own_rule(self, kind: str) -> str:
-        if self.rule == "custom_vjp":
-            return "the custom_vjp bwd rule"
-        if self.rule == "custom_jvp":
-            return "the custom_jvp rule"
-        return "JAX's forward mode" if kind == "jvp" else "JAX's reverse mode"
+    def own_rule(self, kind: str, name: str = "it") -> str:
+        if self.rule:
+            return f"the {self.rule} rule of {name}"
+        return f"JAX's {'forward' if kind == 'jvp' else 'reverse'} mode through {name}"
 
     def same_as_own(self, kind: str) -> dict[str, str]:
         if self.rule == "custom_jvp":  # reverse mode transposes the same jvp rule

@@ -159,12 +159,11 @@ class TorchAdapter(Adapter):
 
         return derivative
 
-    def own_rule(self, kind: str) -> str:
-        what = {"torch.autograd.Function": "the registered backward", "torch.nn.Module": "torch's autograd through the module"}
-        rule = what.get(self.kind_of, "torch's autograd")
-        if kind == "jvp":
-            rule = "the registered jvp (forward mode)" if self.kind_of == "torch.autograd.Function" else "torch's forward mode"
-        return rule
+    def own_rule(self, kind: str, name: str = "it") -> str:
+        if self.kind_of == "torch.autograd.Function":
+            return f"the registered jvp of {name} (forward mode)" if kind == "jvp" else f"the registered backward of {name}"
+        what = "forward mode" if kind == "jvp" else "autograd"
+        return f"torch's {what} through {name}"
 
     def same_as_own(self, kind: str) -> dict[str, str]:
         """{spec id: why it is left out} for the references that would recompute the checked derivative."""
