@@ -147,6 +147,10 @@ LAYERS: list[Layer] = [
         "tanh_derivative_from_pre_activation": "tanh' written 1 − a² with a the pre-activation instead of 1 − tanh(a)²",
         "reset_gate_path_into_h_dropped": ("dh misses the term through r ⊙ h", "term"),
     }, wrt=(0, 1, 2, 3, 4), reference=jl.gru_cell_reference),
+    _layer("dense_tanh_params_dict", "jax", jl.dense_tanh, jl.inputs_dense_tanh, {
+        "transposed_weight_gradient": ("dW = daᵀ x instead of xᵀ da (square W: the shape is right)", "transpose"),
+        "tanh_derivative_from_pre_activation": "tanh' written 1 − a² with a the pre-activation",
+    }, wrt=(0, 1), reference=jl.dense_tanh_reference, awkward="parameters as a dict {w, b}; W square (4 × 4)"),
     _layer("embedding_jax", "jax", jl.embedding, jl.inputs_embedding, {
         "repeated_indices_overwritten": (".at[indices].set instead of .add: a repeated index keeps one row's gradient", "entry"),
     }, wrt=(0,), reference=lambda table, indices: table[indices], awkward="indices repeat (rows 1 and 3)"),

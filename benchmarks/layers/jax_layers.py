@@ -216,6 +216,28 @@ def gru_cell(bug=None):
     return _named(gru_cell, "gru_cell", bug)
 
 
+def dense_tanh(bug=None):
+    """tanh(x W + b) with the parameters as a dict {"w": W, "b": b}, as a JAX training step passes them."""
+
+    @jax.custom_vjp
+    def dense_tanh(params, x):
+        return jnp.tanh(x @ params["w"] + params["b"])
+
+    def fwd(params, x):
+        a = x @ params["w"] + params["b"]
+        y = jnp.tanh(a)
+        return y, (params["w"], x, a, y)
+
+    def bwd(res, g):
+        w, x, a, y = res
+        da = g * ((1 - a * a) if bug == "tanh_derivative_from_pre_activation" else (1 - y * y))
+        dw = da.T @ x if bug == "transposed_weight_gradient" else x.T @ da
+        return {"w": dw, "b": da.sum(0)}, da @ w.T
+
+    dense_tanh.defvjp(fwd, bwd)
+    return _named(dense_tanh, "dense_tanh", bug)
+
+
 def embedding(bug=None):
     """table[indices]: the backward adds each cotangent row onto its index (.at[].add)."""
 
@@ -310,6 +332,11 @@ def inputs_gru_cell(seed):
     return x, h, 0.5 * wx, 0.5 * wh, 0.1 * b
 
 
+def inputs_dense_tanh(seed):
+    w, b, x = _normal(seed, (4, 4), (4,), (3, 4))
+    return {"w": 0.5 * w, "b": 0.1 * b}, x
+
+
 def inputs_embedding(seed):
     (table,) = _normal(seed, (5, 3))
     return table, jnp.array([1, 3, 1, 0, 3, 3])
@@ -344,6 +371,10 @@ def gru_cell_reference(x, h, wx, wh, b):
     wh_r, wh_z, wh_n = jnp.split(wh, 3, axis=-1)
     r, z = jax.nn.sigmoid(ax_r + h @ wh_r), jax.nn.sigmoid(ax_z + h @ wh_z)
     return (1 - z) * jnp.tanh(ax_n + (r * h) @ wh_n) + z * h
+
+
+def dense_tanh_reference(params, x):
+    return jnp.tanh(x @ params["w"] + params["b"])
 
 
 def cosine_similarity_reference(x, y):
