@@ -283,3 +283,140 @@ def test_pytest_plugin_fixture_raises_with_where_and_why():
     text = str(caught.value)
     assert "where: argument 0 (v) at [" in text and "likely: sign flip: got = −expected" in text
     assert assert_derivative(f, lambda v: 2 * v, x, kind="gradient", backends=("jax",)).passed
+
+
+# --------------------------------------------------------------------------------------
+# Named candidates from the arguments and the output y = f(x): each recogniser fires on
+# its planted pattern and stays silent (or names another class) on a look-alike
+# --------------------------------------------------------------------------------------
+
+R80 = np.random.default_rng(80)
+positive = R80.uniform(0.5, 2.0, 7)  # positive, distinct
+signed = R80.uniform(-1.2, 1.2, 7)  # both signs
+M1, M2 = R80.standard_normal((3, 5)), R80.standard_normal((3, 5))
+v5 = R80.standard_normal(5)
+W = R80.standard_normal((5, 3))
+v3 = R80.standard_normal(3)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+PRODUCT = positive**3 * np.sin(positive)  # y = x³·sin x: y′ = 3x²·sin x + x³·cos x
+PRODUCT_DERIVATIVE = 3 * positive**2 * np.sin(positive) + positive**3 * np.cos(positive)
+TANH_B = np.tanh(M2 @ v5)  # ∂((Ax) ⊙ tanh(Bx))/∂x = diag(tanh(Bx))·A + diag(Ax ⊙ (1 − tanh²(Bx)))·B
+HADAMARD = TANH_B[:, None] * M1 + ((M1 @ v5) * (1 - TANH_B**2))[:, None] * M2
+QUOTIENT_DERIVATIVE = (np.cos(positive) * (1 + positive * positive) - 2 * positive * np.sin(positive)) / (1 + positive * positive) ** 2  # (sin x/(1 + x²))′
+COEFFICIENTS = (0.5, -2.0, 3.0, 0.25, -1.5)
+POLYNOMIAL = sum(c * positive**k for k, c in enumerate(COEFFICIENTS))
+POLYNOMIAL_DERIVATIVE = sum(k * c * positive ** (k - 1) for k, c in enumerate(COEFFICIENTS) if k)
+SCATTERED = R80.standard_normal((10, 4))
+MARGINALS = R80.standard_normal((6, 5))  # not an argument: only its two marginal sums are seen
+LOGITS = R80.standard_normal((4, 5))
+ONEHOT = np.eye(5)[[3, 4, 1, 1]]  # class counts 0, 2, 0, 1, 1
+
+
+def softmax_over(z, axis):
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+CROSS_ENTROPY_GRADIENT = (softmax_over(LOGITS, 1) - ONEHOT) / 4  # ∂ mean_b CE(softmax(z_b), y_b)/∂z
+XS = R80.standard_normal((5, 5)) + 3 * np.eye(5)  # not symmetric
+XS_INV = np.linalg.inv(XS)
+Y_Z = np.outer(v5, R80.standard_normal(5))
+INVERSE_BILINEAR = -XS_INV.T @ Y_Z @ XS_INV.T  # ∂(yᵀX⁻¹z)/∂X = −X⁻ᵀ y zᵀ X⁻ᵀ
+
+# (class, got, ref, keyword arguments of diagnose_block, phrase)
+NAMED = [
+    ("term", 3 * positive**2 * np.sin(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT),
+     "got = 3·y/x with y = f(x), the output, and x = argument 0 (x): for y = x^3·g(x), y′ = 3·x^2·g + x^3·g′, and got is only the term 3·x^2·g"),
+    ("sign", 3 * positive**2 * np.sin(positive) - positive**3 * np.cos(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT),
+     "got + expected = 6·y/x with y = f(x)"),
+    ("term", np.diag(sigmoid(positive)), np.diag(sigmoid(positive) * (1 + positive * (1 - sigmoid(positive)))), dict(args=[(positive, "x")], output=positive * sigmoid(positive), out_ndim=1),
+     "for y = x·g(x), y′ = g + x·g′, and got is only the term g"),  # SiLU's Jacobian: a diagonal block
+    ("term", TANH_B[:, None] * M1, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
+     "got − expected = diag(d)·B, a multiple of argument 2 (B) row by row, and got = diag(e)·A alone"),
+    ("sign", 2 * TANH_B[:, None] * M1 - HADAMARD, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]),
+     "the one that carries B (argument 2 (B)) has its sign flipped"),
+    ("output", sigmoid(signed), sigmoid(signed) * (1 - sigmoid(signed)), dict(args=[(signed, "x")], output=sigmoid(signed)),
+     "got = y, the function's value, and expected/(1 − y) with y = f(x), the output"),
+    ("output", (1 - np.tanh(W @ v3))[:, None] * W, (1 - np.tanh(W @ v3) ** 2)[:, None] * W, dict(args=[(v3, "x"), (W, "W")], output=np.tanh(W @ v3), out_ndim=1),
+     "got = expected/(1 + y)"),  # a Jacobian block: y broadcast along the input axis
+    ("power", 1 / np.cos(signed), 1 / np.cos(signed) ** 2, dict(args=[(signed, "x")]), "got² = expected (got = √expected): a square forgotten"),
+    ("power", 1 / np.cos(signed + 1.5), 1 / np.cos(signed + 1.5) ** 2, dict(args=[(signed + 1.5, "x")]), "got² = expected (got = √expected, either sign)"),
+    ("power", softmax(signed), softmax(signed / 0.7), dict(args=[(signed, "x")]), "·expected^(7/10) entrywise"),
+    ("power", np.sin(signed) ** 2, np.sin(signed), dict(), "got = expected²: a square too many"),  # expected of both signs
+    ("variable", v5.copy(), 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]),
+     "got = x (argument 0 (x)) where the answer is a (argument 1 (a))"),
+    ("factor", QUOTIENT_DERIVATIVE * (1 + positive * positive), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), "got = (1 + x²) × expected"),
+    ("factor", QUOTIENT_DERIVATIVE / (2 - positive + positive * positive / 2), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), "got = expected / (2 − x + 1/2·x²)"),
+    ("shift", sum(k * COEFFICIENTS[k - 1] * positive ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(positive, "x")], output=POLYNOMIAL),
+     "coefficients shifted: y = f(x) is a polynomial of degree 4 in x"),
+    ("entry", np.where(np.eye(10, 4, dtype=bool)[::-1], SCATTERED / 2, SCATTERED), SCATTERED, dict(),
+     "confined to 4 of 40 entries ([6, 3], [7, 2], [8, 1], [9, 0]), and there got = 1/2 × expected"),
+    ("axis", MARGINALS.sum(axis=1), MARGINALS.sum(axis=0), dict(args=[(X, "X"), (W, "W")]),
+     "got has shape (6,) where (5,) is expected, with the same total"),
+    ("transpose", -XS_INV @ Y_Z @ XS_INV, INVERSE_BILINEAR, dict(args=[(XS, "X")]), "X·got·X = Xᵀ·expected·Xᵀ: X⁻¹ where X⁻ᵀ belongs"),
+    ("transpose", XS_INV @ W, XS_INV.T @ W, dict(args=[(XS, "X"), (W, "B")]), "X·got = Xᵀ·expected: X⁻¹ where X⁻ᵀ belongs (or the reverse) on the left"),
+    ("axis", (softmax_over(LOGITS, 0) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]),
+     "normalised over the wrong axis: got + 1/4·y sums to 1/4 along axis 0, where the answer + 1/4·y does along axis 1"),
+]
+
+
+@pytest.mark.parametrize("cls, got, ref, kwargs, phrase", NAMED, ids=[f"{p[0]}-{k}" for k, p in enumerate(NAMED)])
+def test_named_candidate_gets_its_class(cls, got, ref, kwargs, phrase):
+    found = diagnose_block(got, ref, **kwargs)
+    assert found is not None and found.kind == cls, found
+    assert phrase in found.text, found.text
+
+
+# (what it looks like, got, ref, keyword arguments, the class it may get instead, or None)
+LOOK_ALIKES = [
+    ("the x³·g′ term halved, not missing", 3 * positive**2 * np.sin(positive) + 0.5 * positive**3 * np.cos(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT), None),
+    ("the x³·g′ term flipped and halved", 3 * positive**2 * np.sin(positive) - 0.5 * positive**3 * np.cos(positive), PRODUCT_DERIVATIVE, dict(args=[(positive, "x")], output=PRODUCT), None),
+    ("one term of SiLU's Jacobian, not diagonal", np.diag(sigmoid(positive)) + 0.1 * np.eye(7, k=1), np.diag(sigmoid(positive) * (1 + positive * (1 - sigmoid(positive)))),
+     dict(args=[(positive, "x")], output=positive * sigmoid(positive), out_ndim=1), None),
+    ("y a pure power: c·y/x is the whole answer", positive**2, 3 * positive**2, dict(args=[(positive, "x")], output=positive**3), "factor"),
+    ("the B term's factor wrong, not missing", TANH_B[:, None] * M1 + ((M1 @ v5) * TANH_B)[:, None] * M2, HADAMARD, dict(args=[(v5, "x"), (M1, "A"), (M2, "B")]), None),
+    ("a function of y outside the family", sigmoid(signed) * (1 - sigmoid(signed) ** 3), sigmoid(signed) * (1 - sigmoid(signed)), dict(args=[(signed, "x")], output=sigmoid(signed)), None),
+    ("a factor of y without the output given", sigmoid(signed), sigmoid(signed) * (1 - sigmoid(signed)), dict(args=[(signed, "x")]), None),
+    ("a power that is no simple fraction", softmax(signed) ** 0.5037, softmax(signed), dict(args=[(signed, "x")]), None),
+    ("a square root plus noise", np.sqrt(1 / np.cos(signed) ** 2) + 1e-6 * np.cos(5 * signed), 1 / np.cos(signed) ** 2, dict(args=[(signed, "x")]), None),
+    ("another argument plus the right one", v5 + 2 * np.cos(v5) + 3, 2 * np.cos(v5) + 3, dict(args=[(v5, "x"), (2 * np.cos(v5) + 3, "a")]), None),
+    ("a cubic factor", QUOTIENT_DERIVATIVE * (1 + positive * positive + positive**3), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), None),
+    ("a non-polynomial factor", QUOTIENT_DERIVATIVE * (1 + np.sin(positive)), QUOTIENT_DERIVATIVE, dict(args=[(positive, "x")]), None),
+    ("the coefficients reversed, not shifted", sum(k * COEFFICIENTS[4 - k] * positive ** (k - 1) for k in range(1, 5)), POLYNOMIAL_DERIVATIVE, dict(args=[(positive, "x")], output=POLYNOMIAL), None),
+    ("scattered entries, each off by its own factor", np.where(np.eye(10, 4, dtype=bool), SCATTERED * np.arange(2, 12)[:, None] / 3, SCATTERED), SCATTERED, dict(), None),
+    ("too many entries to be scattered", np.where(np.eye(10, 4, dtype=bool) | np.eye(10, 4, k=-4, dtype=bool) | np.eye(10, 4, k=-6, dtype=bool), SCATTERED / 2, SCATTERED), SCATTERED, dict(), None),
+    ("normalised over the wrong axis, then scaled", (1.1 * softmax_over(LOGITS, 0) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]), None),
+    ("normalised over the right axis at other logits", (softmax_over(LOGITS[::-1], 1) - ONEHOT) / 4, CROSS_ENTROPY_GRADIENT, dict(args=[(LOGITS, "z"), (ONEHOT, "y")]), None),
+    ("X⁻¹ for X⁻ᵀ and a relative 1e-6", -(1 + 1e-6) * XS_INV @ Y_Z @ XS_INV, INVERSE_BILINEAR, dict(args=[(XS, "X")]), None),
+    ("X⁻¹ for X⁻ᵀ and one entry off", -XS_INV @ Y_Z @ XS_INV + 0.1 * np.eye(5)[0][:, None] * np.eye(5)[0], INVERSE_BILINEAR, dict(args=[(XS, "X")]), None),
+    ("a vector of the other size with another total", MARGINALS.sum(axis=1) + 1.0, MARGINALS.sum(axis=0), dict(args=[(X, "X"), (W, "W")]), None),
+]
+
+
+@pytest.mark.parametrize("label, got, ref, kwargs, other", LOOK_ALIKES, ids=[p[0] for p in LOOK_ALIKES])
+def test_look_alike_gets_no_named_candidate(label, got, ref, kwargs, other):
+    found = diagnose_block(got, ref, **kwargs)
+    assert (found.kind if found else None) == other, found
+
+
+def test_output_reaches_the_diagnosis_through_check():
+    """The engine hands the primal's output to the diagnosis: σ written for σ′."""
+
+    def f(z):
+        xp = array_namespace(z)
+        return 1 / (1 + xp.exp(-z))
+
+    result = verify.check(f, sigmoid, signed, kind="derivative", backends=("jax",))
+    assert not result.passed
+    assert all(c.diagnosis_class == "output" for c in result.failures), result.message()
+    assert "likely: got = y, the function's value, and expected/(1 − y) with y = f(x), the output" in result.message()

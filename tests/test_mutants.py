@@ -99,13 +99,15 @@ def test_mutant_sensitivity_table_against_gradcheck_and_check_grads():
     assert len(CHECKERS) == 7
 
 
-DIAGNOSIS_RATE = 0.70  # measured: 70 of 98 (tests/mutation_report.md); 0 wrong is the hard line
+DIAGNOSIS_RATE = 0.80  # measured: 85 of 98 (tests/mutation_report.md); 0 wrong is the hard line
 
 
 def test_mutant_diagnosis_rate_and_never_a_wrong_diagnosis():
     """Every mutant's failed checks are diagnosed: no check names a class other than the
     mutant's label, and at least DIAGNOSIS_RATE of the mutants get their own class."""
-    assert {m.label for m in MUTANTS} <= set(DIAGNOSIS_CLASSES)
+    from verify.diagnose import CLASSES
+
+    assert {m.label for m in MUTANTS} <= set(DIAGNOSIS_CLASSES) and set(DIAGNOSIS_CLASSES) - {"other"} <= set(CLASSES)
     rows = [(m, verdict(k)) for k, m in enumerate(MUTANTS)]
     wrong = {f"{m.entry}: {m.description}": wrong_diagnoses(m, r) for m, r in rows if wrong_diagnoses(m, r)}
     assert not wrong, wrong

@@ -133,9 +133,9 @@ def adequacy_notes(function, args: tuple, wrt, out_shape=None) -> list[str]:
             notes.append(f"{what} is symmetric: a derivative that confuses {symbol} and {symbol}ᵀ "
                          f"(or uses only its symmetric part) passes here")
         if a.size > 1 and np.all(a == 0):
-            notes.append(f"{what} is all zeros: terms proportional to it (x vs x², a dropped product-rule term) cannot be told apart here")
+            notes.append(f"{what} is all zeros: terms proportional to it (x vs x², a dropped product-rule term) cannot be told apart here (trials=3 also checks at points moved off it)")
         elif a.size > 1 and np.all(a == 1):
-            notes.append(f"{what} is all ones: x, x², 1/x and sums over any of its axes agree here")
+            notes.append(f"{what} is all ones: x, x², 1/x and sums over any of its axes agree here (trials=3 also checks at points moved off it)")
         if i in wrt:
             axes = [n for n in a.shape if n >= 2]
             repeated = sorted({n for n in axes if axes.count(n) > 1})
@@ -252,7 +252,8 @@ class CheckReport:
 
 def check(function, *args, kind: str | None = None, wrt=None, reference=None, name: str | None = None, tolerance=None,
           tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str | None = None,
-          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False) -> CheckReport:
+          backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False, trials: int = 0,
+          sample=None) -> CheckReport:
     """Check a derivative of ``function`` at the example arguments against JAX, torch and
     finite differences; returns a CheckReport (``.passed``; ``print`` shows every check's
     error; ``.message()`` says where and why a check fails).
@@ -375,6 +376,13 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
     tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
     raise_on_failure: raise VerificationError (an AssertionError) instead of returning a
       failed result.
+    trials: also check at this many further points, perturbations of the given arguments
+      that keep their structure (shapes, dtypes, signs; integer labels unchanged) and move
+      off degenerate values (ones, zeros, equal entries, symmetric matrices); each check
+      reports its worst point, and a note says when the given point passed but a trial
+      failed ("the given point is degenerate: ..."). See verify/trials.py.
+    sample: a function rng -> tuple of arguments that draws the trials' points instead
+      (trials defaults to 3 when sample is given).
     """
     __tracebackhide__ = True
     from .projection import PROJECTION_CHOICES
@@ -384,6 +392,10 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
         raise UsageError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
     if not example_args and not _is_module(function):
         raise UsageError("give the example argument(s) at which to check the derivative")
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
+        raise UsageError(f"trials={trials!r}: give the number of further points to check at (an int >= 0)")
+    if sample is not None and not callable(sample):
+        raise UsageError(f"sample must be a function rng -> tuple of arguments, not {type(sample).__name__}")
     if kind is None:
         if derivative is not None:
             raise UsageError(f"give kind=, one of {', '.join(KINDS)}: what the derivative returns")
@@ -398,7 +410,7 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
     if unknown or not chosen:
         raise UsageError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
     options = dict(name=name, tolerance=tolerance, tolerance_reason=tolerance_reason, holomorphic=holomorphic, seed=seed,
-                   projection=projection, fd_step=fd_step)
+                   projection=projection, fd_step=fd_step, trials=int(trials), sample=sample)
     if derivative is None or reference is not None or _needs_structure(function, example_args, wrt):
         from .native import check_structured
 
@@ -462,7 +474,7 @@ def _needs_structure(function, example_args, wrt) -> bool:
 
 
 def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolerance, tolerance_reason, holomorphic, seed, dtype,
-                  chosen, backends, projection, fd_step) -> CheckReport:
+                  chosen, backends, projection, fd_step, trials, sample) -> CheckReport:
     """verify.check for array-API code on plain arrays and a numpy derivative."""
     __tracebackhide__ = True
     wrt = normalize_wrt(wrt, function, len(example_args), kind)
@@ -496,6 +508,12 @@ def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolera
         out_shape = None
     notes.extend(adequacy_notes(function, args, wrt, out_shape))
     result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection, raise_usage=True)
+    if trials or sample is not None:  # more than the one point (verify/trials.py)
+        from .trials import run_trials
+
+        rerun = lambda moved: run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=moved, projection=projection, raise_usage=True)  # noqa: E731
+        notes.extend(run_trials(function, args, result, rerun, trials=trials or 3, seed=seed, sample=sample,
+                                names=argument_names(function, len(args))))
     notes.extend(result.notes)
     if any(c.mode.endswith("projected") for c in result.checks):
         from .projection import PROBES

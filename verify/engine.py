@@ -13,7 +13,7 @@ gets fresh copies of its inputs (``Guarded``), so no call moves the point at whi
 next is evaluated; a write into an argument ("derivative writes into argument 0 (x)") and
 two calls that differ ("nondeterministic: ...") fail every check with their own reason,
 followed by what the comparison on copies found. At a kink of f (one-sided derivatives
-that differ: ``oracles.kink_intervals``), a check is judged off the kink by its reference
+that differ at every step: ``oracles.examine_kinks``), a check is judged off the kink by its reference
 and at it by the interval between the one-sided derivatives: a value inside is a valid
 subgradient, whichever subgradient JAX or torch chose.
 """
@@ -408,7 +408,9 @@ def _unwrap_single(entry: Identity, ref):
     return ref
 
 
-def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
+def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None):
+    """(value, method, oracle error estimate, warning); ``near``: the kink examination
+    (oracles.examine_kinks), whose steps the finite differences keep to, or None."""
     from . import backends
 
     wrt = entry.wrt_tuple
@@ -419,7 +421,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe):
         if spec.id == "cstep":
             result = oracles.complex_step(kind, entry.function, args, wrt, probe)
         else:
-            result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step)
+            result = oracles.finite_difference(kind, entry.function, args, wrt, probe, entry.fd_step, near)
         return result.value, result.method, result.error_estimate, result.warning
     function = entry.reference if spec.target == "reference" else entry.function
     if spec.framework == "jax":
@@ -566,13 +568,30 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
 
     kink_cache = []
 
-    def kink_here():
-        """The kink of f at args (oracles.kink_intervals), examined once, when first asked."""
+    def examined():
+        """f's kinks at and near args (oracles.examine_kinks), examined once, when first asked."""
         if not kink_cache:
             from . import oracles
 
-            kink_cache.append(oracles.kink_intervals(entry.kind, primal, args, entry.wrt_tuple, probe))
+            kink_cache.append(oracles.examine_kinks(entry.kind, primal, args, entry.wrt_tuple, probe))
         return kink_cache[0]
+
+    def kink_here():
+        return examined().kink
+
+    coupled_cache = []
+
+    def coupled_here(found) -> str:
+        """Whether a kink shared by several inputs (a max's tie) is respected as a whole
+        (verify/subgradient.py); examined once, when first asked."""
+        if not coupled_cache:
+            from .subgradient import coupled_kink_violation
+
+            try:
+                coupled_cache.append(coupled_kink_violation(entry.kind, primal, args, entry.wrt_tuple, probe, hand, found.kinked))
+            except Exception:  # an odd primal: the per-entry verdict stands
+                coupled_cache.append("")
+        return coupled_cache[0]
 
     results = []
     for spec in specs:
@@ -581,7 +600,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         ref = None
         try:
             found = kink_here() if spec.id == "fd" else None  # central differences average a kink's sides
-            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe)
+            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe, examined() if spec.id == "fd" else None)
             ref = _unwrap_single(entry, ref)
             if estimate is not None and np.isfinite(estimate) and found is None:
                 result.oracle_error_estimate = float(estimate)
@@ -600,7 +619,11 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                 at, value, interval = _kink_words(where)
                 result.error, result.passed = off, ok
                 result.method += f"; at a kink of f, judged by the one-sided derivatives ({found.summary})"
-                if ok:
+                coupled = coupled_here(found) if ok else ""
+                if coupled:  # each entry inside its interval, but a kink shared by several is not respected
+                    result.passed = False
+                    result.reason = f"f is not differentiable at this input and the hand-coded value is no subgradient: {coupled}"
+                elif ok:
                     note = f"f has a kink at this input: the hand-coded value is a valid subgradient (left {found.left:.6g}, right {found.right:.6g}) {found.where}"
                     if note not in notes:
                         notes.append(note)
@@ -649,7 +672,7 @@ def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: C
             result.block, result.argument, result.argument_name = where.block, where.argument, where.argument_name
             result.worst_index, result.got, result.expected = where.index, where.got, where.expected
             result.wrong_fraction = where.wrong_fraction
-        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype)
+        found = diagnose.diagnose(hand, ref, tol, entry.wrt_tuple, names, named, out_ndim, dtype, output=out)
     except Exception:  # a result too odd to explain (ragged, object arrays): the verdict stands
         return
     if found is None:

@@ -44,14 +44,19 @@ class Mutant:
     label: str = "other"  # the shape of the mistake in the array (DIAGNOSIS_CLASSES)
 
 
-DIAGNOSIS_CLASSES = ("sign", "factor", "axis", "transpose", "symmetric", "shift", "entry", "term", "other")
+DIAGNOSIS_CLASSES = ("sign", "factor", "axis", "transpose", "symmetric", "shift", "entry", "term", "output", "power", "variable", "other")
 """A mutant's label says what its mistake does to the derivative ARRAY, which is what
 verify/diagnose.py can see: ``sign`` the whole result negated or one term's sign flipped;
-``factor`` a constant or an argument's power as factor (1/p, 2, x, 1/(2x), 1 + 1e-9);
-``axis`` a mean where a sum is needed or a division by the wrong axis's size; ``transpose``;
-``symmetric`` A where (A + Aᵀ) or its symmetric part belongs; ``shift`` an off-by-one
-roll; ``entry`` the error confined to an entry, row, column or band; ``term`` a missing
-product-rule term; ``other`` anything else (a wrong rule, a wrong point)."""
+``factor`` a constant, an argument's power or a polynomial in an argument as factor (1/p,
+2, x, 1/(2x), 1 + x², 1 + 1e-9); ``axis`` a mean where a sum is needed, a division by the
+wrong axis's size, or a sum over the wrong axis; ``transpose``; ``symmetric`` A where
+(A + Aᵀ) or its symmetric part belongs; ``shift`` an off-by-one roll or index (entries or
+a polynomial's coefficients one position off); ``entry`` the error confined to an entry,
+row, column, band or a few scattered entries; ``term`` a missing product-rule term;
+``output`` a factor that is a function of the output y = f(x) missing or extra (σ for
+σ(1 − σ), 1 − t for 1 − t²); ``power`` got a power of the answer (sec x for sec²x,
+softmax(x) ∝ softmax(x/τ)^τ); ``variable`` the derivative with respect to another argument;
+``other`` anything else (a wrong rule, a wrong point)."""
 
 
 def relative(derivative, size):
@@ -143,14 +148,14 @@ SINGLE_VARIABLE = [
     M("power_rule", "missing factor", "p x^(p-1) without the factor p", lambda x: x ** (sv.POWER - 1), "factor"),
     M("power_rule", "off-by-one index", "p x^p: the exponent not lowered by one", lambda x: sv.POWER * x**sv.POWER, "factor"),
     M("polynomial", "off-by-one index", "k c_k x^k: the exponent not lowered", _polynomial_derivative_exponent_off_by_one, "factor"),
-    M("polynomial", "off-by-one index", "k c_(k-1) x^(k-1): coefficients shifted by one", _polynomial_derivative_coefficient_off_by_one, "other"),
+    M("polynomial", "off-by-one index", "k c_(k-1) x^(k-1): coefficients shifted by one", _polynomial_derivative_coefficient_off_by_one, "shift"),
     M("exponential", "relative 1e-6", "e^x (1 + 1e-6)", relative(sv.exp_derivative, 1e-6), "factor"),
     M("exponential", "relative 1e-9", "e^x (1 + 1e-9)", relative(sv.exp_derivative, 1e-9), "factor"),
     M("logarithm", "sign flip", "-1/x", lambda x: -1.0 / x, "sign"),
     M("logarithm", "wrong rule", "-1/x², the derivative of 1/x", lambda x: -1.0 / x**2, "factor"),
     M("sine", "sign flip", "-cos x", lambda x: -np.cos(x), "sign"),
     M("cosine", "sign flip", "sin x: the minus forgotten", np.sin, "sign"),
-    M("tangent", "missing factor", "1/cos x: the square forgotten", lambda x: 1.0 / np.cos(x), "other"),
+    M("tangent", "missing factor", "1/cos x: the square forgotten", lambda x: 1.0 / np.cos(x), "power"),
     M("tangent", "relative 1e-9", "sec²x (1 + 1e-9)", relative(sv.tan_derivative, 1e-9), "factor"),
     M("chain_rule", "missing chain factor", "exp(sin x²) cos x²: the inner 2x dropped", lambda x: np.exp(np.sin(x * x)) * np.cos(x * x), "factor"),
     M("chain_rule", "missing factor 2", "exp(sin x²) cos(x²) x", lambda x: np.exp(np.sin(x * x)) * np.cos(x * x) * x, "factor"),
@@ -158,8 +163,8 @@ SINGLE_VARIABLE = [
     M("product_rule", "missing product-rule term", "3x² sin x: the u v' term dropped", lambda x: 3 * x**2 * np.sin(x), "term"),
     M("product_rule", "sign flip", "3x² sin x − x³ cos x", lambda x: 3 * x**2 * np.sin(x) - x**3 * np.cos(x), "sign"),
     M("quotient_rule", "sign flip", "(u'v + uv')/v²", lambda x: (np.cos(x) * (1 + x * x) + np.sin(x) * 2 * x) / (1 + x * x) ** 2, "sign"),
-    M("quotient_rule", "missing factor", "(u'v − uv')/v: the square of v forgotten", lambda x: (np.cos(x) * (1 + x * x) - np.sin(x) * 2 * x) / (1 + x * x), "other"),
-    M("sigmoid", "σ instead of σ(1 − σ)", "σ(x)", sv.sigmoid, "other"),
+    M("quotient_rule", "missing factor", "(u'v − uv')/v: the square of v forgotten", lambda x: (np.cos(x) * (1 + x * x) - np.sin(x) * 2 * x) / (1 + x * x), "factor"),
+    M("sigmoid", "σ instead of σ(1 − σ)", "σ(x)", sv.sigmoid, "output"),
     M("sigmoid", "relative 1e-6", "σ(x)σ(−x)(1 + 1e-6)", relative(sv.sigmoid_derivative, 1e-6), "factor"),
     M("softplus", "wrong rule", "σ(x)(1 − σ(x)): the second derivative", sv.sigmoid_derivative, "other"),
     M("softplus", "sign flip", "σ(−x) = 1 − σ(x)", lambda x: sv.sigmoid(-x), "other"),
@@ -174,7 +179,7 @@ SINGLE_VARIABLE = [
 ]
 
 MATRIX_CALCULUS = [
-    M("linear_form", "wrong variable", "x: differentiated as if a were the variable", lambda x, a: np.array(x, copy=True), "other"),
+    M("linear_form", "wrong variable", "x: differentiated as if a were the variable", lambda x, a: np.array(x, copy=True), "variable"),
     M("squared_norm", "missing factor 2", "x", lambda x: np.array(x, copy=True), "factor"),
     M("squared_distance", "sign flip", "2(y − x)", lambda x, y: 2 * (y - x), "sign"),
     M("squared_distance", "missing factor 2", "x − y", lambda x, y: x - y, "factor"),
@@ -218,7 +223,7 @@ MULTIVARIABLE = [
     M("rosenbrock_gradient", "sign flip", "+2(1 − xᵢ) for −2(1 − xᵢ)", lambda x: mv.rosenbrock_gradient(x) + np.append(4 * (1 - x[:-1]), 0.0), "sign"),
     M("squared_error_loss_gradient", "missing factor 2", "Xᵀ(Xw − y)/n", lambda w, X, y: X.T @ (X @ w - y) / X.shape[0], "factor"),
     M("squared_error_loss_gradient", "wrong batch axis", "divided by the feature count d, not the sample count n", lambda w, X, y: 2.0 / X.shape[1] * (X.T @ (X @ w - y)), "axis"),
-    M("smooth_max_gradient", "missing chain factor", "softmax(x): the temperature forgotten", lambda x: sv.softmax(x), "other"),
+    M("smooth_max_gradient", "missing chain factor", "softmax(x): the temperature forgotten", lambda x: sv.softmax(x), "power"),
     M("logistic_loss_gradient", "sign flip", "Xᵀ(y − σ(Xw))/n", lambda w, X, y: -mv.logistic_loss_gradient(w, X, y), "sign"),
     M("logistic_loss_gradient", "wrong batch axis", "divided by d, not n", lambda w, X, y: X.T @ (sv.sigmoid(X @ w) - y) / X.shape[1], "axis"),
     M("quadratic_gradient", "Ax instead of (A + Aᵀ)x", "Ax − b", lambda x, A, b: A @ x - b, "symmetric"),
@@ -230,7 +235,7 @@ MULTIVARIABLE = [
     M("spherical_jacobian", "sign flip", "+r sinθ sinφ for ∂x/∂φ", _spherical_jacobian_sign, "entry"),
     M("polar_jacobian", "dropped transpose", "Jᵀ", lambda q: mv.polar_to_cartesian_jacobian(q).T, "transpose"),
     M("quadratic_features_jacobian", "missing factor 2", "∂xᵢ²/∂xᵢ = xᵢ ('=' for '+=')", _quadratic_features_jacobian_assigned, "entry"),
-    M("tanh_layer_jacobian", "σ instead of σ(1 − σ)", "diag(1 − tanh(Wx)) W", lambda x, W: (1 - np.tanh(W @ x))[:, None] * W, "other"),
+    M("tanh_layer_jacobian", "σ instead of σ(1 − σ)", "diag(1 − tanh(Wx)) W", lambda x, W: (1 - np.tanh(W @ x))[:, None] * W, "output"),
     M("two_layer_tanh_network_jacobian", "missing chain factor", "W₂W₁: the tanh derivative dropped", lambda x, W1, b1, W2, b2: W2 @ W1, "other"),
     M("two_layer_tanh_network_jacobian", "relative 1e-9", "W₂ diag(1 − h²) W₁ (1 + 1e-9)", relative(mv.two_layer_tanh_network_jacobian, 1e-9), "factor"),
     M("rosenbrock_hessian", "dropped transpose", "the lower band dropped: H not symmetric", _rosenbrock_hessian_upper_band_only, "entry"),

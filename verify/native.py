@@ -142,7 +142,7 @@ def _hand_coded(derivative, adapter, flat: Flat, selections, kind: str, engine_w
 
 
 def check_structured(function, derivative, example_args, *, kind, wrt, reference, dtype, chosen, backends_given, name, tolerance,
-                     tolerance_reason, holomorphic, seed, projection, fd_step) -> CheckReport:
+                     tolerance_reason, holomorphic, seed, projection, fd_step, trials=0, sample=None) -> CheckReport:
     __tracebackhide__ = True
     from .backends import DISPLAY as FW_DISPLAY, install_hint, missing_note, unavailable
 
@@ -276,8 +276,22 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
         entry = replace(entry, reference=reference_run)
     out_shape = np.shape(np.asarray(flatten_output(raw_out))) if raw_out is not None and kind in ("vjp", "jacobian") else None
     notes.extend(adequacy_notes(run, leaves, engine_wrt, out_shape))
-    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=leaves, projection=projection, raise_usage=True,
-                       exclude=tuple(exclude), reference_frameworks=reference_frameworks)
+    run_options = dict(seed=seed, frameworks=chosen, dtype=dtype, projection=projection, raise_usage=True, exclude=tuple(exclude),
+                       reference_frameworks=reference_frameworks)
+    result = run_entry(entry, args=leaves, **run_options)
+    if trials or sample is not None:  # more than the one point, on the leaves (verify/trials.py)
+        from .trials import run_trials
+
+        leaf_sample = None
+        if sample is not None:  # the user's sampler draws structured arguments: flattened like the example's
+            def leaf_sample(rng):
+                drawn = tuple(sample(rng))
+                if getattr(adapter, "module", None) is not None:
+                    drawn = drawn + (example_args[-1],)
+                return tuple(to_array(leaf) for leaf in optree.tree_leaves(drawn, none_is_leaf=False))
+
+        notes.extend(run_trials(run, leaves, result, lambda moved: run_entry(entry, args=tuple(moved), **run_options),
+                                trials=trials or 3, seed=seed, sample=leaf_sample, names=flat.names))
     notes.extend(result.notes)
     ran = sorted({f"{c.backend} ({c.mode})" for c in result.checks})
     notes.append("references: " + ", ".join(ran))

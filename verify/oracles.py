@@ -57,15 +57,19 @@ def _status_warning(status) -> str:
 STEP_RETRIES = 4
 
 
-def _differentiate(call, x0, step: float, scalar_step: bool = False):
+def _differentiate(call, x0, step: float, scalar_step: bool = False, limit=None):
     """Run a scipy.differentiate call at initial steps scaled to the inputs.
 
     Each coordinate's first step is ``step · clip(|x|, 0.1, 1)``, so a step taken near
-    a domain edge (ln x at x = 0.05) stays on its side; where a difference still met a
-    non-finite value, the steps are divided by 4 and the call retried. numpy's
-    floating-point warnings are silenced here: scipy reports non-finite values itself.
+    a domain edge (ln x at x = 0.05) stays on its side, and at most ``limit`` (per
+    coordinate: the width of the stretch that the kink examination found free of kinks,
+    where one lies nearby); where a difference still met a non-finite value, the steps
+    are divided by 4 and the call retried. numpy's floating-point warnings are silenced
+    here: scipy reports non-finite values itself.
     """
     steps = step * np.clip(np.abs(x0), 0.1, 1.0)
+    if limit is not None:
+        steps = np.minimum(steps, np.broadcast_to(np.asarray(limit, dtype=np.float64), np.shape(steps)))
     if scalar_step:  # scipy.differentiate.hessian takes one step for all coordinates, and
         steps = step  # nested differences lose digits as eps/h²: start from the full step
     for _ in range(STEP_RETRIES):
@@ -106,12 +110,29 @@ def _value_scale(g, x0, steps, out_shape):
     return scale
 
 
-def fd_jacobian_flat(g, x0, step: float):
+def fd_jacobian_flat(g, x0, step: float, limit=None, side=None):
     """Jacobian of g at the flat point x0 (m,), shaped g(x0).shape + (m,), with the
-    elementwise error estimate and a warning if differences met a non-finite value."""
+    elementwise error estimate and a warning if differences met a non-finite value.
+    ``limit``: the largest first step per coordinate (``_differentiate``); ``side``: per
+    coordinate 0 (central differences), +1 or −1 (one-sided, away from a kink nearby)."""
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
     out_shape = np.asarray(g(x0)).shape
-    res, steps = _differentiate(lambda steps: sd.jacobian(_vectorized(g, x0.size), x0, initial_step=steps), x0, step)
+    limit = None if limit is None else np.asarray(limit, dtype=np.float64).reshape(-1)
+    differenced = g
+    if limit is not None:
+        # small first steps (a kink nearby): difference g − g(x0), so that the outputs that do
+        # not depend on a coordinate give exact zeros instead of rounding of order ε·|g|/step
+        g0 = np.asarray(g(x0), dtype=np.float64)
+
+        def differenced(x):
+            return np.asarray(g(x), dtype=np.float64) - g0
+
+    direction = 0 if side is None else np.asarray(side, dtype=np.int64).reshape(-1)
+
+    def call(steps):
+        return sd.jacobian(_vectorized(differenced, x0.size), x0, initial_step=steps, step_direction=direction)
+
+    res, steps = _differentiate(call, x0, step, limit=limit)
     df = np.asarray(res.df).reshape(out_shape + (x0.size,))
     err = np.asarray(res.error).reshape(out_shape + (x0.size,))
     steps = np.broadcast_to(steps, x0.shape)
@@ -133,8 +154,14 @@ def _replace(args, indices, values):
     return tuple(args)
 
 
-def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step: float) -> OracleResult:
-    """The finite-difference reference for a kind, from the numpy primal alone."""
+def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step: float, near=None) -> OracleResult:
+    """The finite-difference reference for a kind, from the numpy primal alone.
+
+    ``near``: an ``Examination`` (``examine_kinks``) or None. Along an input coordinate (or
+    the tangent) with a kink nearby, the differences go one-sided away from it, or where
+    both sides are close, start within the stretch found free of kinks, instead of
+    straddling it."""
+    limits, sides = (None, None) if near is None or near.limits is None else (near.limits, near.sides)
     args = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)
     if kind == "jvp":
         tangents = probe
@@ -142,7 +169,7 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
         def along(s):
             return function(*_replace(args, wrt, [args[i] + s[0] * t for i, t in zip(wrt, tangents)]))
 
-        df, err, warn = fd_jacobian_flat(along, np.zeros(1), step)
+        df, err, warn = fd_jacobian_flat(along, np.zeros(1), step, None if limits is None else limits[0], None if sides is None else sides[0])
         value = df[..., 0]
         return OracleResult(value, _relative(err, value), "scipy.differentiate.jacobian along the tangent", warn)
     if kind in ("hessian", "hvp"):
@@ -167,13 +194,13 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
         value = (hess @ np.asarray(probe, dtype=np.float64).reshape(-1)).reshape(shape)
         return OracleResult(value, _relative(err, hess), "scipy.differentiate.hessian, times the vector", warn)
     blocks, estimates, warnings = [], [], []
-    for i in wrt:
+    for position, i in enumerate(wrt):
         shape = args[i].shape
 
         def g(flat, i=i, shape=shape):
             return function(*_replace(args, (i,), [flat.reshape(shape)]))
 
-        df, err, warn = fd_jacobian_flat(g, args[i], step)
+        df, err, warn = fd_jacobian_flat(g, args[i], step, None if limits is None else limits[position], None if sides is None else sides[position])
         out_shape = df.shape[:-1]
         blocks.append(df.reshape(out_shape + shape))
         estimates.append(_relative(err, df))
@@ -235,25 +262,87 @@ KINK_TOLERANCE = 1e-4
 order one-sided quotients share their leading error term (h²/3)f''', so on a smooth f
 they differ by O(h³) ≈ 1e-9 relative; at a kink (|x| or ReLU at 0) they differ by O(1)."""
 
+KINK_SHRINK = 8.0
+KINK_LEVELS = 5
+"""Where the quotients at step h disagree, the step is divided by KINK_SHRINK up to
+KINK_LEVELS times (h/8 … h/8⁵ = 3e-8 at h = 1e-3). A kink AT the point keeps its jump at
+every step; a kink at a distance d from it stops showing once 2s < d; a jump of f''
+(a Huber loss near its threshold: f is C¹ there) shows a gap that shrinks like s."""
+
+RESOLVED_TOLERANCE = 1e-8
+"""One-sided quotients at step s that agree within this (relative to the largest
+quotient), or within 4 times their rounding, see no kink within ±2s: on linear and
+quadratic pieces (ReLU, max, Huber) they agree to rounding, on curved ones to O(s³)."""
+
 
 def _kink_step(size: float) -> float:
     """KINK_STEP, or larger where x is so large that x + h would lose h's digits."""
     return max(KINK_STEP, 1e-8 * size)
 
 
-def _one_sided(g, h):
-    """Second-order one-sided quotients of g: R -> array at 0: (left, right, rounding),
-    rounding being the size of the quotients' rounding error."""
-    f0, fp1, fp2 = (np.asarray(g(s), dtype=np.float64) for s in (0.0, h, 2 * h))
-    fm1, fm2 = (np.asarray(g(s), dtype=np.float64) for s in (-h, -2 * h))
+def _one_sided(g, h, f0=None):
+    """Second-order one-sided quotients of g: R -> array at 0: (left, right, rounding,
+    central), rounding being the size of the quotients' rounding error and central the
+    Richardson extrapolation of the central differences at steps h and 2h (error O(h⁴))."""
+    f0 = np.asarray(g(0.0), dtype=np.float64) if f0 is None else f0
+    fp1, fp2, fm1, fm2 = (np.asarray(g(s), dtype=np.float64) for s in (h, 2 * h, -h, -2 * h))
     right = (-3 * f0 + 4 * fp1 - fp2) / (2 * h)
     left = (3 * f0 - 4 * fm1 + fm2) / (2 * h)
+    central = (4 * (fp1 - fm1) / (2 * h) - (fp2 - fm2) / (4 * h)) / 3
     size = max(float(np.max(np.abs(v))) if np.size(v) else 0.0 for v in (f0, fp1, fp2, fm1, fm2))
-    return left, right, 64 * np.finfo(np.float64).eps * size / h
+    return left, right, 64 * np.finfo(np.float64).eps * size / h, central
 
 
 def _gap(left, right) -> float:
     return float(np.max(np.abs(right - left))) if np.size(left) else 0.0
+
+
+@dataclass
+class Resolved:
+    """What shrinking the step found, row by row (a row: one output of f along one direction).
+
+    ``kinked``: the quotients still disagree at the smallest step (a kink at the point, to
+    within twice that step); ``free``: the half-width of a neighbourhood found free of kinks
+    (inf for rows that were not examined, the smallest step for rows whose gap shrank
+    without vanishing, 0 for kinked rows); ``central``: the Richardson central difference at
+    the step that resolved the row (nan elsewhere); ``step``: the smallest step taken."""
+
+    kinked: np.ndarray
+    free: np.ndarray
+    central: np.ndarray
+    step: float
+
+
+def shrink_steps(quotients, h: float, flagged, scale) -> Resolved:
+    """Tell a kink at the point from one nearby, for the ``flagged`` rows whose one-sided
+    quotients at step h disagree: divide the step by KINK_SHRINK up to KINK_LEVELS times
+    (``quotients(s)`` returns ``_one_sided``'s (left, right, rounding, central)). A row
+    whose quotients agree at some step s (within RESOLVED_TOLERANCE · scale, or 4 times
+    their rounding) has no kink within ±2s; one still apart by KINK_TOLERANCE · scale at
+    the smallest step is kinked. Costs 4 evaluations per step, only where a row is flagged."""
+    flagged = np.asarray(flagged, dtype=bool)
+    active = flagged.copy()
+    free = np.where(flagged, 0.0, np.inf)
+    central = np.full(flagged.shape, np.nan)
+    s, gap = h, None
+    for _ in range(KINK_LEVELS):
+        if not np.any(active):
+            break
+        s /= KINK_SHRINK
+        left, right, rounding, mid = quotients(s)
+        gap = np.abs(np.asarray(right) - np.asarray(left))
+        if not np.all(np.isfinite(gap)):  # a step left the domain: keep what is known
+            gap = None
+            break
+        resolved = active & (gap <= np.maximum(4 * rounding, RESOLVED_TOLERANCE * scale))
+        free = np.where(resolved, 2 * s, free)
+        central = np.where(resolved, mid, central)
+        active &= ~resolved
+    if gap is None:
+        return Resolved(active, free, central, s)
+    kinked = active & (gap > KINK_TOLERANCE * scale)
+    free = np.where(active & ~kinked, s, free)  # a gap that shrank without vanishing (C¹: a jump of f'')
+    return Resolved(kinked, free, central, s)
 
 
 SUBGRADIENT_TOLERANCE = 1e-5
@@ -281,6 +370,46 @@ class Kink:
     where: str = ""  # along which input, with the steps
 
 
+@dataclass
+class Examination:
+    """The kink examination of f at the input: ``kink`` (None if f is differentiable there)
+    and ``limits``, the largest first step of the finite differences per input coordinate
+    (one array per wrt argument, shaped like it; for a jvp one number along the tangent),
+    inf where no kink was seen nearby, or None when no coordinate needs one."""
+
+    kink: Kink | None
+    limits: tuple | None = None
+    sides: tuple | None = None  # shaped as limits: 0 central, +1 or −1 one-sided, away from the kink nearby
+    near: int = 0  # directions with a kink near, not at, the input (resolved by smaller steps)
+
+
+SIDE_TOLERANCE = 1e-5
+"""A side of the first step h is clear of the kink nearby when its one-sided quotient
+lies within this (relative to the largest quotient) of the derivative found at the smaller
+step, and 1000 times closer than the other side's: the one-sided quotients' own error is
+O(h²) ≈ 1e-6 on curved pieces, 0 on linear ones."""
+
+
+def _clear_steps(h: float, left, right, resolved: Resolved, clear, scale: float) -> tuple[float, int]:
+    """(largest first step, side) of the finite differences along a direction with a kink
+    near, not at, the input. Where one side's quotients at step h (points up to 2h away)
+    agree with the derivative found at the smaller step and the other side's do not, the
+    kink lies on the other side: one-sided differences within 2h of the input, away from
+    it (no step shrinks to the kink's distance, so rounding stays that of step h). Else
+    central differences within the stretch that the smaller step found free of kinks."""
+    limit = float(np.min(resolved.free[clear]))
+    known = clear & np.isfinite(resolved.central)
+    if resolved.kinked.any() or not np.array_equal(known, clear):
+        return limit, 0
+    off_left = float(np.max(np.abs(left - resolved.central)[known]))
+    off_right = float(np.max(np.abs(right - resolved.central)[known]))
+    if off_right <= SIDE_TOLERANCE * scale and off_right <= 1e-3 * off_left:
+        return 2 * h, 1
+    if off_left <= SIDE_TOLERANCE * scale and off_left <= 1e-3 * off_right:
+        return 2 * h, -1
+    return limit, 0
+
+
 def kink(kind: str, function, args: tuple, wrt: tuple, probe) -> str:
     """'' if f looks differentiable at args, else a one-line reason naming where it is not."""
     found = kink_intervals(kind, function, args, wrt, probe)
@@ -288,64 +417,93 @@ def kink(kind: str, function, args: tuple, wrt: tuple, probe) -> str:
 
 
 def kink_intervals(kind: str, function, args: tuple, wrt: tuple, probe) -> Kink | None:
-    """None if f looks differentiable at args, else the one-sided intervals (a ``Kink``).
+    """None if f looks differentiable at args, else the one-sided intervals (a ``Kink``)."""
+    return examine_kinks(kind, function, args, wrt, probe).kink
+
+
+def examine_kinks(kind: str, function, args: tuple, wrt: tuple, probe) -> Examination:
+    """Kinks of f at args, and the finite-difference steps that keep clear of kinks nearby.
 
     Compares left and right quotients along the tangent (jvp) or along each input
-    coordinate of each wrt argument (4 evaluations per coordinate, 4 more where a jump is
-    seen). Second-order kinds are not examined. A step that leaves the domain (an error or
-    a non-finite value) is not a kink: the examination is then skipped.
+    coordinate of each wrt argument (4 evaluations per coordinate, and f once). Where they
+    disagree, ``shrink_steps`` divides the step until they agree (a kink near the input:
+    f is differentiable here, and the finite differences along that coordinate start
+    within the neighbourhood found free of it) or down to the smallest step (a kink at the
+    input: the one-sided intervals at the first step judge the hand-coded value there).
+    Second-order kinds are not examined. A step that leaves the domain (an error or a
+    non-finite value) is not a kink: the examination is then skipped.
     """
     if kind in ("hessian", "hvp"):
-        return None
+        return Examination(None)
     args = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)
-    directions = []  # (label, argument indices, perturbations, step, (wrt position, coordinate))
+    directions = []  # (label, f along the direction, step, (wrt position, coordinate))
     if kind == "jvp":
         size = max(float(np.max(np.abs(args[i]))) for i in wrt)
-        directions.append(("along the tangent", wrt, [np.asarray(t, dtype=np.float64) for t in probe], _kink_step(size), None))
+        tangents = [np.asarray(t, dtype=np.float64) for t in probe]
+
+        def along(s):
+            return function(*_replace(args, wrt, [args[i] + s * t for i, t in zip(wrt, tangents)]))
+
+        directions.append(("along the tangent", along, _kink_step(size), None))
     else:
         for position, i in enumerate(wrt):
             for j in range(args[i].size):
-                unit = np.zeros(args[i].size)
-                unit[j] = 1.0
                 where = f"input {j}" if args[i].ndim <= 1 else f"input {tuple(int(k) for k in np.unravel_index(j, args[i].shape))}"
                 label = f"along {where}" + (f" of argument {i}" if len(wrt) > 1 else "")
-                directions.append((label, (i,), [unit.reshape(args[i].shape)], _kink_step(abs(float(args[i].reshape(-1)[j]))), (position, j)))
-    quotients = []
+
+                def along(s, i=i, j=j):
+                    moved = args[i].copy()
+                    moved.reshape(-1)[j] += s
+                    return function(*_replace(args, (i,), [moved]))
+
+                directions.append((label, along, _kink_step(abs(float(args[i].reshape(-1)[j]))), (position, j)))
+    quotients, limits, sides, near = [], [], [], 0
     try:
         with np.errstate(all="ignore"):
-            for label, indices, steps, h, column in directions:
-                def g(s, indices=indices, steps=steps):
-                    return function(*_replace(args, indices, [args[i] + s * d for i, d in zip(indices, steps)]))
-
-                left, right, rounding = _one_sided(g, h)
+            f0 = np.asarray(function(*args), dtype=np.float64)
+            for label, g, h, column in directions:
+                left, right, rounding, _ = _one_sided(g, h, f0)
                 if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))):
-                    return None
+                    return Examination(None)
                 quotients.append((label, g, h, left, right, rounding, column))
             scale = max([float(np.max(np.abs(q))) for *_, l, r, _, _ in quotients for q in (l, r) if np.size(q)] + [np.finfo(np.float64).tiny])
             masks, worst = [], None
             for label, g, h, left, right, rounding, column in quotients:
                 jump = np.abs(right - left)
                 mask = jump > max(KINK_TOLERANCE * scale, rounding)
+                limit, side = np.inf, 0
                 if np.any(mask):
-                    # A smooth f's gap shrinks like h³ when h is halved; a kink's jump stays.
-                    # Asked only here, where the first step saw a gap, so it costs nothing elsewhere.
-                    half_left, half_right, _ = _one_sided(g, h / 2)
-                    mask = mask & (np.abs(half_right - half_left) >= jump / 2)
+                    # at the point, or near it? Asked only here, where the first step saw a gap
+                    resolved = shrink_steps(lambda s, g=g: _one_sided(g, s, f0), h, mask, scale)
+                    clear = mask & ~resolved.kinked
+                    if np.any(clear):
+                        near += 1
+                        limit, side = _clear_steps(h, left, right, resolved, clear, scale)
+                    mask = resolved.kinked
+                limits.append(limit)
+                sides.append(side)
                 masks.append(mask)
                 if np.any(mask):
                     k = int(np.argmax(np.where(mask, jump, -1.0)))
                     if worst is None or np.ravel(jump)[k] > worst[0]:
-                        worst = (float(np.ravel(jump)[k]), float(np.ravel(left)[k]), float(np.ravel(right)[k]), label, h)
+                        worst = (float(np.ravel(jump)[k]), float(np.ravel(left)[k]), float(np.ravel(right)[k]), label, h, resolved.step)
     except Exception:
-        return None
+        return Examination(None)
+    def per_argument(values):
+        if kind == "jvp":
+            return (np.asarray(values[0]),)
+        return tuple(np.asarray([v for v, q in zip(values, quotients) if q[6][0] == position]).reshape(args[i].shape)
+                     for position, i in enumerate(wrt))
+
+    step_limits, step_sides = (per_argument(limits), per_argument(sides)) if near else (None, None)
     if worst is None:
-        return None
-    _, left_k, right_k, label, h = worst
-    where = f"{label} (one-sided quotients, steps {h:.0e} and {h / 2:.0e})"
+        return Examination(None, step_limits, step_sides, near)
+    _, left_k, right_k, label, h, smallest = worst
+    where = f"{label} (one-sided quotients, steps {h:.0e} down to {smallest:.0e})"
     summary = f"one-sided derivatives differ (left {left_k:.6g}, right {right_k:.6g}) {where}"
     if kind == "jvp":
         (_, _, _, left, right, _, _), mask = quotients[0], masks[0]
-        return Kink(np.minimum(left, right), np.maximum(left, right), mask, summary, left_k, right_k, where)
+        return Examination(Kink(np.minimum(left, right), np.maximum(left, right), mask, summary, left_k, right_k, where), step_limits, step_sides, near)
     lower, upper, kinked = [], [], []
     for position, i in enumerate(wrt):
         shape = args[i].shape
@@ -365,4 +523,4 @@ def kink_intervals(kind: str, function, args: tuple, wrt: tuple, probe) -> Kink 
             lower.append(np.minimum(left, right).reshape(out_shape + shape))
             upper.append(np.maximum(left, right).reshape(out_shape + shape))
             kinked.append(mask.reshape(out_shape + shape))
-    return Kink(tuple(lower), tuple(upper), tuple(kinked), summary, left_k, right_k, where)
+    return Examination(Kink(tuple(lower), tuple(upper), tuple(kinked), summary, left_k, right_k, where), step_limits, step_sides, near)
