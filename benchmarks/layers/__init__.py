@@ -107,7 +107,7 @@ LAYERS: list[Layer] = [
         "h_path_into_cell_dropped": ("dc' ignores the path through h' = o·tanh(c')", "term"),
     }, wrt=(0, 1, 2, 3, 4, 5), reference=tl.lstm_cell_reference, awkward="two outputs (h', c')"),
     _layer("huber_loss", "torch", tl.huber_loss, tl.inputs_huber, {
-        "linear_region_sign_forgotten": ("beyond δ the gradient is δ, not δ·sign(r)", "sign"),
+        "linear_region_sign_forgotten": ("beyond δ the gradient is δ, not δ·sign(r): the sign is wrong where r < −δ only", "entry"),
         "mean_1_over_n_dropped": ("the 1/N of the mean reduction dropped", "axis"),
     }, wrt=(0, 1), reference=lambda pred, target: F.huber_loss(pred, target, delta=1.0),
         awkward="residuals 0.999, −1.001, 1.002 beside the seam |r| = δ, and 0"),
