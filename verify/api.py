@@ -227,6 +227,11 @@ class CheckReport:
         return self.entry.failures
 
     @property
+    def strategy(self) -> str:
+        """Which checks ran dense or projected, and why: 'strategy dense (budget …): predicted …'."""
+        return self.entry.strategy
+
+    @property
     def projected(self) -> bool:
         return any(c.mode.endswith("projected") for c in self.entry.checks)
 
@@ -253,7 +258,7 @@ class CheckReport:
 def check(function, *args, kind: str | None = None, wrt=None, reference=None, name: str | None = None, tolerance=None,
           tolerance_reason: str = "", holomorphic: bool = False, seed: int = 0, dtype: str | None = None,
           backends=None, projection="auto", fd_step: float = 0.05, raise_on_failure: bool = False, trials: int = 0,
-          sample=None) -> CheckReport:
+          sample=None, strategy: str = "auto", probes: int | None = None) -> CheckReport:
     """Check a derivative of ``function`` at the example arguments against JAX, torch and
     finite differences; returns a CheckReport (``.passed``; ``print`` shows every check's
     error; ``.message()`` says where and why a check fails).
@@ -372,7 +377,13 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
       function runs on. A framework that is not installed is left out with a note ("torch is
       not installed: checked without torch (pip install calculus-for-ml[torch])"); naming it
       here is a ValueError.
-    projection: "auto" (random ⟨u, J v⟩ probes above a size threshold), True (always) or False.
+    strategy: "auto" (dense or random ⟨u, J v⟩ probes, chosen by predicted cost: at most about
+      twice torch.autograd.gradcheck's time; verify/strategy.py), "dense" or "projected".
+      ``result.strategy`` says which ran and why (a note too, unless everything ran dense),
+      and a note states the detection power of the probes.
+    projection: the older spelling: True is strategy="projected", False strategy="dense".
+    probes: the number of block probes per side where checks are projected (default 16;
+      fewer for finite differences when f is slow).
     tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
     raise_on_failure: raise VerificationError (an AssertionError) instead of returning a
       failed result.
@@ -390,6 +401,13 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
     derivative, example_args = _split_derivative(args)
     if projection not in PROJECTION_CHOICES:
         raise UsageError(f"projection must be one of {PROJECTION_CHOICES}, not {projection!r}")
+    from .strategy import STRATEGIES, normalize
+
+    if strategy not in STRATEGIES:
+        raise UsageError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    if probes is not None and (isinstance(probes, bool) or not isinstance(probes, numbers.Integral) or probes < 1):
+        raise UsageError(f"probes must be a positive integer, not {probes!r}")
+    strategy = normalize(strategy, projection)
     if not example_args and not _is_module(function):
         raise UsageError("give the example argument(s) at which to check the derivative")
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
@@ -410,7 +428,7 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
     if unknown or not chosen:
         raise UsageError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
     options = dict(name=name, tolerance=tolerance, tolerance_reason=tolerance_reason, holomorphic=holomorphic, seed=seed,
-                   projection=projection, fd_step=fd_step, trials=int(trials), sample=sample)
+                   fd_step=fd_step, trials=int(trials), sample=sample, strategy=strategy, probes=probes)
     if derivative is None or reference is not None or _needs_structure(function, example_args, wrt):
         from .native import check_structured
 
@@ -474,7 +492,7 @@ def _needs_structure(function, example_args, wrt) -> bool:
 
 
 def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolerance, tolerance_reason, holomorphic, seed, dtype,
-                  chosen, backends, projection, fd_step, trials, sample) -> CheckReport:
+                  chosen, backends, fd_step, trials, sample, strategy, probes) -> CheckReport:
     """verify.check for array-API code on plain arrays and a numpy derivative."""
     __tracebackhide__ = True
     wrt = normalize_wrt(wrt, function, len(example_args), kind)
@@ -507,18 +525,39 @@ def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolera
     except Exception:
         out_shape = None
     notes.extend(adequacy_notes(function, args, wrt, out_shape))
-    result = run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=args, projection=projection, raise_usage=True)
+    run_options = dict(seed=seed, frameworks=chosen, dtype=dtype, raise_usage=True, strategy=strategy, probes=probes)
+    result = run_entry(entry, args=args, **run_options)
     if trials or sample is not None:  # more than the one point (verify/trials.py)
         from .trials import run_trials
 
-        rerun = lambda moved: run_entry(entry, seed=seed, frameworks=chosen, dtype=dtype, args=moved, projection=projection, raise_usage=True)  # noqa: E731
+        rerun = lambda moved: run_entry(entry, args=moved, **run_options)  # noqa: E731
         notes.extend(run_trials(function, args, result, rerun, trials=trials or 3, seed=seed, sample=sample,
                                 names=argument_names(function, len(args))))
     notes.extend(result.notes)
-    if any(c.mode.endswith("projected") for c in result.checks):
-        from .projection import PROBES
-
-        pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}"
-        notes.append(f"large input: checked on random projections ⟨u, J v⟩ ({pairs} for forward mode and finite differences, "
-                     f"{pairs} for reverse mode) instead of the full Jacobian")
+    notes.extend(projection_notes(entry, args, result))
     return CheckReport(result, notes, chosen)
+
+
+def projection_notes(entry, args: tuple, result: EntryResult) -> list[str]:
+    """What a projected check adds to its notes: which checks ran on ⟨u, J v⟩ probes, and
+    the detection power of those probes (verify/projection.py's power_note)."""
+    projected = [c for c in result.checks if c.mode.endswith("projected")]
+    if not projected:
+        return []
+    from .projection import PROBES, power_note, sizes
+
+    pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}"
+    notes = [f"checked on random projections ⟨u, J v⟩ ({pairs} and block probes per mode) instead of the full Jacobian: "
+             + ", ".join(c.check for c in projected)]
+    try:
+        n, m = sizes(entry, args, entry.function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]))
+        counts = {c.check: int(c.method.split(" block probes")[0].rsplit(" ", 1)[-1]) for c in projected if " block probes" in c.method}
+        fd_blocks = counts.get("fd", 0)
+        blocks = max([v for k, v in counts.items() if k != "fd"], default=0)
+        power = power_note(entry.kind, n, m, blocks, fd_blocks, {c.oracle: c.tolerance for c in projected if c.tolerance},
+                           {c.check for c in projected})
+        if power:
+            notes.append(power)
+    except Exception:  # the power statement is a note: a result it cannot read leaves it out
+        pass
+    return notes

@@ -121,6 +121,7 @@ class EntryResult:
     checks: list[CheckResult] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what a pass should still say (a subgradient at a kink, ...)
+    strategy: str = ""  # which checks ran dense or projected, and why (verify/strategy.py), when planned by cost
 
     @property
     def passed(self) -> bool:
@@ -499,14 +500,20 @@ def _kink_words(where) -> str:
 
 
 def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dtype: str, trial: int = 0, projection="auto",
-              notes: list | None = None, raise_usage: bool = False) -> list[CheckResult]:
+              notes: list | None = None, raise_usage: bool = False, strategy: str | None = None, probes: int | None = None,
+              plans: list | None = None) -> list[CheckResult]:
     """Every check of ``specs`` on one set of inputs (projected above a size: verify/projection.py).
 
     The primal and the derivative are called on fresh copies of the inputs every time
     (``Guarded``); the derivative runs twice per call. A write into an argument or two
     calls that disagree fail every check with their own reason; at a kink of f, a hand-coded
     value between the one-sided derivatives passes as a valid subgradient. ``notes``
-    collects what is worth saying about a pass (a subgradient, a written cotangent)."""
+    collects what is worth saying about a pass (a subgradient, a written cotangent).
+
+    ``strategy`` None: projected above a size (``projection``: verify/projection.py); else
+    "auto", "dense" or "projected", planned by predicted cost (verify/strategy.py), the
+    plan appended to ``plans`` and its note to ``notes`` unless "auto" chose dense for
+    everything; ``probes`` fixes the number of block probes."""
     notes = [] if notes is None else notes
     primal = Guarded(entry.function)
     derivative = Guarded(entry.derivative, repeat=True)
@@ -529,19 +536,38 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         _validate_inputs(entry, args)
         args = cast_args(args, dtype)
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            started = time.perf_counter()
             out = primal(*args)
+            primal_seconds = time.perf_counter() - started
         _validate_output(entry, args, out)
-        from .projection import use_projection
+        from .projection import run_projected, use_projection
 
-        if use_projection(entry, args, out, projection):  # large inputs: ⟨u, J v⟩ probes
-            from .projection import run_projected
+        order = [s.id for s in specs]
+        projected = []
+        if strategy is None:  # the size threshold
+            projected_specs = list(specs) if use_projection(entry, args, out, projection) else []
+            blocks = fd_blocks = 0
+        else:  # by predicted cost
+            from .strategy import plan
 
-            projected = run_projected(guarded, args, out, rng, specs, dtype, trial, notes=notes)
+            chosen = plan(entry, args, out, specs, strategy, probes, primal=primal, primal_seconds=primal_seconds)
+            if plans is not None:
+                plans.append(chosen)
+            if (chosen.strategy != "dense" or strategy != "auto") and chosen.note not in notes:
+                notes.append(chosen.note)
+            projected_specs = [s for s in specs if chosen.projected(s)]
+            blocks, fd_blocks = chosen.blocks, chosen.fd_blocks
+        if projected_specs:  # ⟨u, J v⟩ probes
+            probe = draw_probe(entry, args, out, rng, dtype) if len(projected_specs) < len(specs) else None
+            projected = run_projected(guarded, args, out, rng, projected_specs, dtype, trial, notes=notes, blocks=blocks, fd_blocks=fd_blocks)
             for r in projected:
                 if not r.passed and r.error is not None:
                     r.diagnosis = PROJECTED
-            return finish(projected)
-        probe = draw_probe(entry, args, out, rng, dtype)
+            if len(projected_specs) == len(specs):
+                return finish(projected)
+            specs = [s for s in specs if s not in projected_specs]
+        else:
+            probe = draw_probe(entry, args, out, rng, dtype)
     except UsageError as exc:
         if raise_usage:
             raise
@@ -643,6 +669,8 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         except Exception as exc:
             result.reason = f"reference raised {_one_line(exc)}"
         results.append(result)
+    if projected:  # the dense and the projected checks, in the order of specs
+        results = sorted(results + projected, key=lambda r: order.index(r.check) if r.check in order else len(order))
     return finish(results)
 
 
@@ -691,12 +719,14 @@ def _worse(a: CheckResult, b: CheckResult) -> CheckResult:
 
 
 def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHOICES, dtype: str = "float64", args=None, projection="auto",
-              raise_usage: bool = False, exclude=(), reference_frameworks=()) -> EntryResult:
+              raise_usage: bool = False, exclude=(), reference_frameworks=(), strategy: str | None = None,
+              probes: int | None = None) -> EntryResult:
     """Run every generated check of an Identity (or the measurements of a Claim); ``exclude``
-    and ``reference_frameworks`` go to check_specs."""
+    and ``reference_frameworks`` go to check_specs, ``strategy`` and ``probes`` to run_trial."""
     start = time.perf_counter()
     result = EntryResult(entry.name, entry.chapter, entry.statement, entry.kind, entry.derivation)
     worst: dict[str, CheckResult] = {}
+    plans: list = []
     for trial in range(trials):
         rng = entry_rng(seed, entry.name, trial)
         if isinstance(entry, Claim):
@@ -714,11 +744,12 @@ def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHO
                     for s in specs
                 ]
             else:
-                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks, exclude, reference_frameworks), dtype, trial, projection,
-                                          notes=result.notes, raise_usage=raise_usage)
+                trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks, exclude, reference_frameworks), dtype, trial,
+                                          projection, notes=result.notes, raise_usage=raise_usage, strategy=strategy, probes=probes, plans=plans)
         for r in trial_results:
             worst[r.check] = _worse(worst[r.check], r) if r.check in worst else r
     result.checks = list(worst.values())
+    result.strategy = plans[-1].note if plans else ""
     result.seconds = time.perf_counter() - start
     return result
 

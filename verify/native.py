@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import CheckReport, adequacy_notes, check_signature, user_identity
+from .api import CheckReport, adequacy_notes, check_signature, projection_notes, user_identity
 from .engine import FRAMEWORK_CHOICES, argument_names, run_entry
 from .frameworks import ARRAY_API_ADAPTER, detect
 from .registry import PROBED_KINDS, SECOND_ORDER_KINDS, UsageError
@@ -142,7 +142,7 @@ def _hand_coded(derivative, adapter, flat: Flat, selections, kind: str, engine_w
 
 
 def check_structured(function, derivative, example_args, *, kind, wrt, reference, dtype, chosen, backends_given, name, tolerance,
-                     tolerance_reason, holomorphic, seed, projection, fd_step, trials=0, sample=None) -> CheckReport:
+                     tolerance_reason, holomorphic, seed, fd_step, trials=0, sample=None, strategy="auto", probes=None) -> CheckReport:
     __tracebackhide__ = True
     from .backends import DISPLAY as FW_DISPLAY, install_hint, missing_note, unavailable
 
@@ -276,8 +276,8 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
         entry = replace(entry, reference=reference_run)
     out_shape = np.shape(np.asarray(flatten_output(raw_out))) if raw_out is not None and kind in ("vjp", "jacobian") else None
     notes.extend(adequacy_notes(run, leaves, engine_wrt, out_shape))
-    run_options = dict(seed=seed, frameworks=chosen, dtype=dtype, projection=projection, raise_usage=True, exclude=tuple(exclude),
-                       reference_frameworks=reference_frameworks)
+    run_options = dict(seed=seed, frameworks=chosen, dtype=dtype, raise_usage=True, exclude=tuple(exclude),
+                       reference_frameworks=reference_frameworks, strategy=strategy, probes=probes)
     result = run_entry(entry, args=leaves, **run_options)
     if trials or sample is not None:  # more than the one point, on the leaves (verify/trials.py)
         from .trials import run_trials
@@ -293,6 +293,7 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
         notes.extend(run_trials(run, leaves, result, lambda moved: run_entry(entry, args=tuple(moved), **run_options),
                                 trials=trials or 3, seed=seed, sample=leaf_sample, names=flat.names))
     notes.extend(result.notes)
+    notes.extend(projection_notes(entry, leaves, result))
     ran = sorted({f"{c.backend} ({c.mode})" for c in result.checks})
     notes.append("references: " + ", ".join(ran))
     if result.checks and all(c.oracle.startswith("finite_difference") for c in result.checks):

@@ -172,7 +172,9 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
         df, err, warn = fd_jacobian_flat(along, np.zeros(1), step, None if limits is None else limits[0], None if sides is None else sides[0])
         value = df[..., 0]
         return OracleResult(value, _relative(err, value), "scipy.differentiate.jacobian along the tangent", warn)
-    if kind in ("hessian", "hvp"):
+    if kind == "hvp":
+        return hvp_by_differences(function, args, wrt[0], probe)
+    if kind == "hessian":
         (i,) = wrt
         shape = args[i].shape
 
@@ -188,11 +190,8 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
         hess = np.asarray(res.ddf).reshape(n, n)
         err = np.asarray(res.error)  # scipy's hessian does not report its iterations' steps
         warn = _status_warning(res.status)
-        if kind == "hessian":
-            value = hess.reshape(shape + shape)
-            return OracleResult(value, _relative(err, value), "scipy.differentiate.hessian", warn)
-        value = (hess @ np.asarray(probe, dtype=np.float64).reshape(-1)).reshape(shape)
-        return OracleResult(value, _relative(err, hess), "scipy.differentiate.hessian, times the vector", warn)
+        value = hess.reshape(shape + shape)
+        return OracleResult(value, _relative(err, value), "scipy.differentiate.hessian", warn)
     blocks, estimates, warnings = [], [], []
     for position, i in enumerate(wrt):
         shape = args[i].shape
@@ -213,6 +212,50 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
         jac = contract_vjp(np.asarray(probe, dtype=np.float64), jac)
         method += ", contracted with the cotangent"
     return OracleResult(jac, max(estimates), method, next((w for w in warnings if w), ""))
+
+
+HVP_STEP = 0.003
+"""Steps of the HVP differences, relative to rms(x) (and to rms(x)/rms(v) along v)."""
+
+
+def _richardson(g, h):
+    """(4 D(h/2) − D(h)) / 3, D the central difference of g: R -> array at 0: O(h⁴), 4 calls;
+    and |that − D(h/2)|, its error estimate."""
+    d = [(np.asarray(g(s), dtype=np.float64) - np.asarray(g(-s), dtype=np.float64)) / (2 * s) for s in (h, h / 2)]
+    best = (4 * d[1] - d[0]) / 3
+    return best, np.abs(best - d[1])
+
+
+def hvp_by_differences(function, args: tuple, i: int, vector) -> OracleResult:
+    """H v without the Hessian: the gradient of φ(x) = D_v f(x), both by Richardson-extrapolated
+    central differences (16 evaluations of f per coordinate of x, against n² stencils for
+    the whole Hessian). (H v)_j = ∂_j (vᵀ∇f) = ∂²f/∂x_j∂v, f twice differentiable.
+    The estimate is the outer extrapolation's change |R − D(h/2)|, relative to max|H v|: it
+    holds the O(h²) truncation of the outer difference and φ's rounding divided by the step."""
+    x = np.asarray(args[i], dtype=np.float64)
+    v = np.asarray(vector, dtype=np.float64).reshape(x.shape)
+    x_scale = max(float(np.sqrt(np.mean(x**2))), 1e-3)
+    h_v = HVP_STEP * x_scale / max(float(np.sqrt(np.mean(v**2))), np.finfo(np.float64).tiny)
+    h_x = HVP_STEP * x_scale
+
+    def phi(point):
+        return float(_richardson(lambda s: function(*_replace(args, (i,), [point + s * v])), h_v)[0])
+
+    flat = x.reshape(-1)
+    out, outer = np.empty(flat.size), np.empty(flat.size)
+    with np.errstate(all="ignore"):
+        for j in range(flat.size):
+            def along(s, j=j):
+                moved = flat.copy()
+                moved[j] += s
+                return phi(moved.reshape(x.shape))
+
+            out[j], outer[j] = _richardson(along, h_x)
+    scale = max(float(np.max(np.abs(out))), np.finfo(np.float64).tiny)
+    estimate = float(np.max(outer)) / scale
+    warning = "" if np.all(np.isfinite(out)) else "finite differences met a non-finite value (a step left the domain?)"
+    return OracleResult(out.reshape(x.shape), estimate, "gradient of the directional difference D_v f, both Richardson-extrapolated "
+                        "central differences (no Hessian built)", warning)
 
 
 def _complex_step_size(values) -> float:

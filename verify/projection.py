@@ -13,13 +13,14 @@ instead: the hand-coded ⟨u, J v⟩ (from whatever its kind returns) against
 For a Hessian or HVP, J is the Jacobian of the gradient (H itself) and u, v both live in
 the input space; the finite-difference reference is then ∂²/∂s∂t f(x + s u + t v) at 0.
 
-Cost: about what torch.autograd.gradcheck(fast_mode=True) spends. By default each check
-uses ONE probe pair (``probes=`` draws more): the forward-mode checks and the finite
-differences share one pair (u₁, v₁), the reverse-mode checks another, independent pair
-(u₂, v₂). The hand-coded derivative is called once for all backends (once per distinct
-pair for the jvp, vjp and hvp kinds; the engine runs each call twice on copies for its
-nondeterminism verdict), the primal's inputs are shared with torch without a
-copy, and each framework runs one forward-mode and one reverse-mode pass. In torch,
+Probes. Each mode gets ``probes`` dense pairs (u, v uniform, PROBES = 1 by default; the
+forward-mode checks and the finite differences share theirs, the reverse-mode checks draw
+another, independent pair) and, where verify/strategy.py plans it, a family of B block
+probes ("Block probes" below). The hand-coded derivative is called once for all backends
+(once per distinct tangent, cotangent or vector for the jvp, vjp and hvp kinds; the engine
+runs each call twice on copies for its nondeterminism verdict), the primal's inputs are
+shared with torch without a copy, and each framework runs one forward-mode pass per v and
+one reverse-mode pass per distinct u (a block family shares its u). In torch,
 torch.func.vjp and the torch.autograd tape run the same autograd engine, so projection
 mode merges them: its reverse-mode check ("torch.rev") runs on the tape, and there is no
 separate "torch.tape" check; its forward-mode check ("torch.fwd") runs on
@@ -30,22 +31,65 @@ passes stay eager). A cached trace keeps the values of globals the function read
 traced, so each pass also returns f(x), which is compared with the engine's numpy f(x):
 when they differ beyond rounding (√ε relative), the trace is dropped and redone.
 
+Entrywise reverse mode. A reverse pass returns the whole vector uᵀJ (n numbers), and every
+kind but jvp gives the hand-coded uᵀJ without one call per input (a gradient, Jacobian,
+Hessian or elementwise derivative contracted with u; a vjp called at u; an hvp called at u,
+H being symmetric). The reverse-mode autodiff checks therefore also compare the two
+vectors entrywise with the dense metric, max|uᵀJ_hand − uᵀJ_ref| / max|uᵀJ_ref|, at no
+extra pass. For a gradient (m = 1, u = ±1) that is the dense check of the gradient itself.
+
+Block probes. The n inputs are split at random into B blocks of equal size (± 1), with
+random signs s: v_b = s on block b, 0 elsewhere, and u = ±1 at random. Each block is a
+probe: its scalar ⟨u, J v_b⟩ is compared as every probe is (the metric below), with the
+spread of a block's reverse reference taken exactly: ‖(uᵀJ)_S‖, the standard deviation of
+⟨uᵀJ, v_b⟩ over the signs on block S.
 The metric. ⟨u, J v⟩ is a sum of m terms of random sign: it can be small by cancellation,
 so it is not its own scale. Each reference also returns the spread of the scalar over the
 random draw: for a forward reference rms(u)·‖J v‖ (the standard deviation of ⟨u, J v⟩
 over u with independent entries of mean 0 and variance 1: u and v are uniform on
 [−√3, √3)), for a reverse one ‖uᵀJ‖·rms(v) (the same over v), for the
-second-order finite difference √|uᵀHu · vᵀHv| (Cauchy–Schwarz when H is semi-definite).
+second-order finite difference √|uᵀHu · vᵀHv| (Cauchy–Schwarz when H is semi-definite),
+all three from 17 evaluations of f (_plane_difference).
 The error of a probe is |hand − ref| / max(|ref|, spread, tiny); a check reports its
 largest probe error, and compares it with the same tolerance row as the dense check
 (verify/tolerances.py).
 
-What it catches. A derivative off by a relative δ in every component (in a direction
-unrelated to the probes) shows up as an error of about δ·|z|, z roughly standard normal:
-one pair misses it when |z| < tol/δ, with probability about 0.8·tol/δ, and the forward
-and reverse pairs are independent, so the checks together miss it with probability about
-(0.8·tol/δ)² (1e-4 at δ = 1e-8 against the autodiff tolerance 1e-10, 1e-8 at δ = 1e-6).
-An error in a single component of n is diluted to about δ/√n, as in any projection test.
+What it catches. Write e for the error of one entry J_ij (hand − reference), r for the
+rms entry of J (‖J‖_F / √(nm)), tol for the check's tolerance, p for a confidence.
+
+- Entrywise reverse mode (every kind but jvp): uᵀJ_hand − uᵀJ_ref is u_i e at entry j,
+  |u_i| = 1, so the check fails exactly when |e| > tol · max|uᵀJ_ref|: for a gradient,
+  when |e| > tol · max|∇f| (probability 1; the dense check's power); an error of relative
+  size δ in every entry gives δ exactly, caught when δ > tol (probability 1).
+- Block probes, one entry: e lies in one block b; there hand − ref = u_i e s_j, of size |e|,
+  and the denominator is max(|⟨u, J v_b⟩|, ‖J v_b‖) = ‖J v_b‖ · max(1, |z|), z = ⟨u, J v_b⟩ /
+  ‖J v_b‖ about standard normal (a sum of many ± terms). E‖J v_b‖² = ‖J‖_F² / B over the
+  random blocks and signs. So the block catches e when |e| > tol · max(1, |z|) · ‖J‖_F / √B,
+  and with c_p = max(1, Φ⁻¹((1 + p)/2)) (1.96 at p = 0.95):
+
+      an error of size ≥ δ₁ · r in any single entry is caught with probability ≥ p,
+      δ₁ = c_p · tol · √(n m / B)        (block_power; ‖J v_b‖ taken at its mean square).
+
+  A dense probe (B = 1) carries √(nm) there: a single entry among 25,600 weighs 160 times
+  less than in a dense comparison, and B blocks win back √B of it.
+- Block probes, every entry off by a relative δ: each block gives δ · min(1, |z_b|), the
+  B blocks independently, so all miss with probability P(|z| < tol/δ)^B:
+
+      every entry off by a relative ≥ δ_all is caught with probability ≥ p,
+      δ_all = tol / min(1, a),  a = Φ⁻¹((1 + (1 − p)^(1/B)) / 2)      (block_power).
+
+  (B = 16, p = 0.95: a = 1.37, δ_all = tol; B = 2: δ_all = 3.5 tol.) For a gradient the
+  forward scalar is its own spread and every block gives δ exactly.
+- The dense pairs. An error of relative size δ in every component (in a direction
+  unrelated to the probes) shows up as an error of about δ·|z|: one pair misses it when
+  |z| < tol/δ, with probability about 0.8·tol/δ, and the forward and reverse pairs are
+  independent, so together they miss it with probability about (0.8·tol/δ)². An error in
+  a single component of n is diluted to about δ/√n.
+
+tests/test_power.py checks δ₁ and δ_all against a Monte-Carlo at n = 256 and n = 64, and
+the entrywise statement at n = 512; benchmarks/power.py measures the smallest planted
+errors caught at n = 10³ … 10⁶ against gradcheck's fast mode and check_grads. The API
+states the numbers for each check in words (power_note).
 """
 
 from __future__ import annotations
@@ -83,6 +127,52 @@ def use_projection(entry: Identity, args: tuple, out, projection="auto") -> bool
     return n > MAX_INPUTS or n * m > MAX_JACOBIAN_ENTRIES
 
 
+def _normal_quantile(q: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(q)
+
+
+def block_power(tol: float, n: int, m: int, blocks: int, p: float = 0.95) -> tuple[float, float]:
+    """(δ₁, δ_all) of B = ``blocks`` block probes at confidence p ("Block probes" above):
+    one entry off by δ₁ × the rms entry of J, or every entry by a relative δ_all, is caught
+    with probability ≥ p (about: ‖J v_b‖ taken at its mean square ‖J‖_F²/B, z normal)."""
+    c = max(1.0, _normal_quantile((1 + p) / 2))
+    single = c * tol * np.sqrt(n * m / max(blocks, 1))
+    a = _normal_quantile((1 + (1 - p) ** (1 / max(blocks, 1))) / 2)
+    return float(single), float(tol / min(1.0, a))
+
+
+def power_note(kind: str, n: int, m: int, blocks: int, fd_blocks: int, tolerances: dict, checks: set, p: float = 0.95) -> str:
+    """The detection power of a projected check, in words (derivation: "What it catches")."""
+    parts = []
+    reverse = {"jax.rev", "torch.rev"} & checks
+    if reverse and "autodiff" in tolerances:
+        tol = tolerances["autodiff"]
+        what = "the gradient" if kind == "gradient" else ("H u" if kind in SECOND_ORDER_KINDS else "uᵀJ")
+        if kind == "jvp":
+            pass
+        elif kind == "gradient":
+            parts.append(f"reverse mode compares the whole gradient entrywise: any entry off by more than {tol:.0e} × its largest entry, "
+                         f"and a relative error above {tol:.0e} in every entry, are caught with probability 1")
+        else:
+            parts.append(f"reverse mode compares {what} (u = ±1 at random) entrywise: one entry of J off by more than {tol:.0e} × "
+                         f"the largest entry of {what}, and a relative error above {tol:.0e} in every entry, are caught with probability 1")
+    forward = {"jax.fwd", "torch.fwd"} & checks
+    block_checks = [("forward mode", "autodiff", blocks)] if forward else []
+    if kind == "jvp" and reverse:
+        block_checks.append(("reverse mode", "autodiff", blocks))
+    if "fd" in checks:
+        block_checks.append(("finite differences", "finite_difference_2" if kind in SECOND_ORDER_KINDS else "finite_difference", fd_blocks))
+    for label, oracle, count in block_checks:
+        if count < 1 or oracle not in tolerances:
+            continue
+        single, every = block_power(tolerances[oracle], n, m, count, p)
+        parts.append(f"{label} ({count} block probes): one entry off by ≥ {single:.1e} × the rms entry of J, or every entry by a "
+                     f"relative ≥ {every:.1e}, is caught with probability ≥ {p:.2f}")
+    return "detection power: " + "; ".join(parts) if parts else ""
+
+
 # --------------------------------------------------------------------------------------
 # Probes, inner products and the hand-coded side
 # --------------------------------------------------------------------------------------
@@ -94,6 +184,7 @@ class Probe:
     v: tuple  # one tangent per wrt argument
     rms_u: float
     rms_v: float
+    sparse: bool = False  # a block probe: v is ±1 on one block of the inputs, 0 elsewhere
 
 
 def _uniform(rng: np.random.Generator, shape, dtype) -> np.ndarray:
@@ -110,6 +201,39 @@ def draw(entry: Identity, args: tuple, out, rng: np.random.Generator, dtype) -> 
     u_shape = np.shape(args[entry.wrt_tuple[0]]) if entry.kind in SECOND_ORDER_KINDS else np.shape(out)
     u = _uniform(rng, u_shape, dtype)
     return Probe(u, v, rms(u), rms(v))
+
+
+def _rademacher(rng: np.random.Generator, shape, dtype) -> np.ndarray:
+    return np.asarray(rng.integers(0, 2, size=shape) * 2.0 - 1.0).astype(dtype, copy=False)
+
+
+def draw_blocks(entry: Identity, args: tuple, out, rng: np.random.Generator, dtype, blocks: int) -> tuple[list[Probe], list[Probe]]:
+    """Block probes: the n inputs split at random into ``blocks`` blocks of equal size (± 1),
+    random signs s; v_b = s on block b, 0 elsewhere. One forward family (a ±1 vector u_f
+    shared by its blocks) and one reverse family (u_r, the same blocks): a block carries
+    1/blocks of ⟨u, J v⟩'s variance, so an error in one of its entries weighs √blocks
+    times more than in a dense probe (see "Block probes" above)."""
+    shapes = [np.shape(args[i]) for i in entry.wrt_tuple]
+    sizes_ = [int(np.prod(sh)) for sh in shapes]
+    n = sum(sizes_)
+    blocks = max(1, min(int(blocks), n))
+    assign = np.empty(n, dtype=np.int64)
+    assign[rng.permutation(n)] = np.arange(n) % blocks
+    signs = _rademacher(rng, n, np.float64)
+    u_shape = shapes[0] if entry.kind in SECOND_ORDER_KINDS else np.shape(out)
+    tangents = []  # shared by both families: a jvp or hvp is called once per block
+    for b in range(blocks):
+        flat = np.where(assign == b, signs, 0.0)
+        v, start = [], 0
+        for shape, size in zip(shapes, sizes_):
+            v.append(flat[start:start + size].reshape(shape).astype(dtype, copy=False))
+            start += size
+        tangents.append(tuple(v))
+    families = []
+    for _ in range(2):
+        u = _rademacher(rng, u_shape, dtype)
+        families.append([Probe(u, v, rms(u), rms(v), sparse=True) for v in tangents])
+    return families[0], families[1]
 
 
 def _numpy(a):
@@ -143,6 +267,14 @@ def rms(a) -> float:
     return norm(a) / np.sqrt(max(size, 1))
 
 
+def _moved_rms(tangents) -> float:
+    """rms over the entries a tangent moves (its nonzero ones): a block probe moves 1/B of
+    the inputs by ±1, and its difference step must be that of a dense probe, not √B larger."""
+    flat = np.concatenate([_numpy(t).reshape(-1) for t in tangents]) if isinstance(tangents, (tuple, list)) else _numpy(tangents).reshape(-1)
+    moved = flat[flat != 0]
+    return float(np.sqrt(np.mean(moved**2))) if moved.size else 0.0
+
+
 def _finite(value: float, what: str) -> float:
     if not np.isfinite(value):
         raise ComparisonError(f"{what} contains NaN or Inf")
@@ -150,27 +282,57 @@ def _finite(value: float, what: str) -> float:
 
 
 def hand_coded(entry: Identity, args: tuple, probes: list[Probe]) -> list[float]:
-    """The hand-coded ⟨u, J v⟩ of every probe, from what the entry's kind returns.
+    """The hand-coded ⟨u, J v⟩ of every probe, from what the entry's kind returns."""
+    return hand_side(entry, args, probes)[0]
 
-    A probed kind (jvp, vjp, hvp) is called once per probe; any other kind once."""
+
+def hand_side(entry: Identity, args: tuple, probes: list[Probe], pull: list | None = None) -> tuple[list[float], dict]:
+    """(the hand-coded ⟨u, J v⟩ of every probe, {id(u): uᵀJ as a tuple of arrays} for each
+    u of ``pull`` whose uᵀJ the kind gives without one call per input: every kind but jvp).
+
+    A probed kind (jvp, vjp, hvp) is called once per distinct tangent, cotangent or vector
+    (the block probes of a family share u); any other kind once."""
     kind, multiple = entry.kind, entry.multiple_wrt
+    pull = pull or []
+    calls: dict = {}
+
+    def call(probe_value):
+        key = id(probe_value[0]) if isinstance(probe_value, tuple) else id(probe_value)
+        if key not in calls:
+            calls[key] = entry.derivative(*args, probe_value)
+        return calls[key]
+
+    def one(r):
+        return tuple(_numpy(t) for t in r) if isinstance(r, (tuple, list)) else (_numpy(r),)
+
+    pulled: dict = {}
     if kind in ("jvp", "hvp"):
-        return [_finite(inner(p.u, entry.derivative(*args, p.v if multiple else p.v[0])), "hand-coded result") for p in probes]
+        scalars = [_finite(inner(p.u, call(p.v if multiple else p.v[0])), "hand-coded result") for p in probes]
+        if kind == "hvp":  # H symmetric: uᵀH = (H u)ᵀ
+            for u in pull:
+                pulled[id(u)] = one(call(u))
+        return scalars, pulled
     if kind == "vjp":
-        pulled = [entry.derivative(*args, p.u) for p in probes]
-        return [_finite(inner(tuple(r) if multiple else (r,), p.v), "hand-coded result") for r, p in zip(pulled, probes)]
+        scalars = [_finite(inner(one(call(p.u)), p.v), "hand-coded result") for p in probes]
+        for u in pull:
+            pulled[id(u)] = one(call(u))
+        return scalars, pulled
     result = entry.derivative(*args)
     if kind == "derivative":
         d = _numpy(result)
         x = np.asarray(args[entry.wrt_tuple[0]])
         if d.shape != x.shape:
             raise ComparisonError(f"shape {d.shape} where f'(x) must be shaped like x {x.shape}")
-        return [_finite(inner(p.u, d * _numpy(p.v[0])), "hand-coded result") for p in probes]
+        for u in pull:
+            pulled[id(u)] = (_numpy(u) * d,)
+        return [_finite(inner(p.u, d * _numpy(p.v[0])), "hand-coded result") for p in probes], pulled
     if kind == "gradient":  # J = ∇fᵀ, one row: ⟨u, J v⟩ = u ⟨∇f, v⟩
         grads = tuple(_numpy(g) for g in result) if multiple else (_numpy(result),)
         if len(grads) != len(probes[0].v):
             raise ComparisonError(f"{len(grads)} gradient(s) where {len(probes[0].v)} (one per wrt argument) are expected")
-        return [_finite(float(p.u) * inner(grads, p.v), "hand-coded result") for p in probes]
+        for u in pull:
+            pulled[id(u)] = tuple(float(u) * g for g in grads)
+        return [_finite(float(p.u) * inner(grads, p.v), "hand-coded result") for p in probes], pulled
     blocks = tuple(_numpy(b) for b in result) if multiple else (_numpy(result),)
     expected = [np.shape(probes[0].u) + np.shape(t) for t in probes[0].v]
     if len(blocks) != len(expected):
@@ -178,7 +340,10 @@ def hand_coded(entry: Identity, args: tuple, probes: list[Probe]) -> list[float]
     for block, shape in zip(blocks, expected):
         if block.shape != shape:
             raise ComparisonError(f"shape {block.shape} where the {kind} must be shaped {shape}")
-    return [_finite(inner(p.u, contract_jvp(blocks, tuple(_numpy(t) for t in p.v))), "hand-coded result") for p in probes]
+    for u in pull:
+        un = _numpy(u)
+        pulled[id(u)] = tuple(np.tensordot(un, b, axes=un.ndim) for b in blocks)
+    return [_finite(inner(p.u, contract_jvp(blocks, tuple(_numpy(t) for t in p.v))), "hand-coded result") for p in probes], pulled
 
 
 # --------------------------------------------------------------------------------------
@@ -207,9 +372,27 @@ def _forward(jv, p: Probe):
     return inner(p.u, jv), p.rms_u * norm(jv)
 
 
-def _reverse(pulled, p: Probe):
-    pulled = tuple(_numpy(g) for g in pulled) if isinstance(pulled, (tuple, list)) else _numpy(pulled)
+def _reverse(pulled, p: Probe, record: dict | None = None):
+    """(⟨uᵀJ, v⟩, its spread over v): ‖uᵀJ‖·rms(v) for a dense v of variance 1, and for a
+    block probe (± 1 on block S) exactly ‖(uᵀJ)_S‖. ``record`` keeps uᵀJ by id(u)."""
+    pulled = tuple(_numpy(g) for g in pulled) if isinstance(pulled, (tuple, list)) else (_numpy(pulled),)
+    if record is not None:
+        record[id(p.u)] = pulled
+    if p.sparse:
+        spread = float(np.sqrt(sum(np.einsum("i,i->", (w * (t != 0)).reshape(-1), w.reshape(-1)) for w, t in zip(pulled, (_numpy(t) for t in p.v)))))
+        return inner(pulled, p.v), spread
     return inner(pulled, p.v), norm(pulled) * p.rms_v
+
+
+def _once_per_u(probes: list[Probe], pull_back, record: dict | None = None) -> list:
+    """_reverse of every probe, with one reverse pass per distinct u (a block family shares it)."""
+    passes: dict = {}
+    values = []
+    for p in probes:
+        if id(p.u) not in passes:
+            passes[id(p.u)] = pull_back(p)
+        values.append(_reverse(passes[id(p.u)], p, record))
+    return values
 
 
 _JAX_TRANSFORMS: dict = {}  # (function, wrt, mode, shapes and dtypes) -> jitted transform or None (eager)
@@ -264,7 +447,7 @@ def _jax_pass(entry: Identity, forward: bool, args: tuple, out, direction):
     return value
 
 
-def _jax(entry: Identity, mode: str, args: tuple, out, probes: list[Probe]):
+def _jax(entry: Identity, mode: str, args: tuple, out, probes: list[Probe], record: dict | None = None):
     """jax.jvp / jax.vjp: jitted and cached per function and shape (first order), eager
     for a Hessian or HVP (jax.grad, then jax.jvp or jax.vjp)."""
     import jax
@@ -275,16 +458,16 @@ def _jax(entry: Identity, mode: str, args: tuple, out, probes: list[Probe]):
         fixed = tuple(jnp.asarray(a) for a in args)
         if forward:
             return [_forward(_jax_pass(entry, True, fixed, out, tuple(jnp.asarray(t) for t in p.v)), p) for p in probes], "jax.jvp (forward mode, jitted)"
-        return [_reverse(_jax_pass(entry, False, fixed, out, jnp.asarray(p.u)), p) for p in probes], "jax.vjp (jitted)"
+        return _once_per_u(probes, lambda p: _jax_pass(entry, False, fixed, out, jnp.asarray(p.u)), record), "jax.vjp (jitted)"
     fw = jax.grad(_closure(entry, [jnp.asarray(a) for a in args]))
     w = (jnp.asarray(args[entry.wrt_tuple[0]]),)
     if forward:
         return [_forward(jax.jvp(fw, w, tuple(jnp.asarray(t) for t in p.v))[1], p) for p in probes], "jax.grad, then jax.jvp (forward mode)"
-    values = []
-    for p in probes:
+    def pull_back(p):
         _, pullback = jax.vjp(fw, *w)
-        values.append(_reverse(pullback(jnp.asarray(p.u)), p))
-    return values, "jax.grad, then jax.vjp"
+        return pullback(jnp.asarray(p.u))
+
+    return _once_per_u(probes, pull_back, record), "jax.grad, then jax.vjp"
 
 
 def _tensor(a):
@@ -295,7 +478,7 @@ def _tensor(a):
     return torch.from_numpy(a if a.flags.writeable else a.copy())
 
 
-def _torch(entry: Identity, mode: str, args: tuple, probes: list[Probe]):
+def _torch(entry: Identity, mode: str, args: tuple, probes: list[Probe], record: dict | None = None):
     """Forward mode on dual numbers (torch.func.jvp over torch.func.grad for a Hessian),
     or the torch.autograd tape (reverse: torch.func.vjp and the tape run the same
     engine, so projection mode checks it once)."""
@@ -310,14 +493,15 @@ def _torch(entry: Identity, mode: str, args: tuple, probes: list[Probe]):
             fw, w = torch.func.grad(fw), w[:1]
             return [_forward(torch.func.jvp(fw, w, tuple(_tensor(t) for t in p.v))[1], p) for p in probes], "torch.func.grad, then torch.func.jvp"
         return [_forward(_dual_numbers(fw, w, tuple(_tensor(t) for t in p.v)), p) for p in probes], "torch.autograd.forward_ad (dual numbers)"
-    values = []
-    for p in probes:
+    def pull_back(p):
         leaves = tuple(t.detach().requires_grad_() for t in (w[:1] if second else w))
         out = fw(*leaves)
         if second:
             (out,) = torch.autograd.grad(out, leaves, create_graph=True)
         pulled = torch.autograd.grad(out, leaves, grad_outputs=_tensor(p.u), allow_unused=True)
-        values.append(_reverse(tuple(torch.zeros_like(t) if g is None else g for g, t in zip(pulled, leaves)), p))
+        return tuple(torch.zeros_like(t) if g is None else g for g, t in zip(pulled, leaves))
+
+    values = _once_per_u(probes, pull_back, record)
     method = "torch.autograd.grad of the gradient (double backward, the tape)" if second else "torch.autograd.grad(grad_outputs=u) (the tape)"
     return values, method + "; torch.func.vjp runs the same engine, so no separate tape check"
 
@@ -343,11 +527,11 @@ def _shifted(entry: Identity, args: tuple, directions, s):
 def directional_derivative(entry: Identity, args: tuple, tangents: tuple):
     """D_v f(x) by central differences at h and h/2, Richardson-extrapolated to O(h⁴).
 
-    h = FD_STEP · rms(x) / rms(v): large enough that rounding in f(x ± h v) stays near
+    h = FD_STEP · rms(x) / rms(v over the inputs it moves): large enough that rounding in f(x ± h v) stays near
     1e-10 of D_v f even for f summing 10⁶ terms, small enough that the O(h⁴) remainder
     does too. Returns the vector and |extrapolated − D(h/2)| (an upper error estimate)."""
     x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
-    h = FD_STEP * x_scale / max(rms(tangents), np.finfo(np.float64).tiny)
+    h = FD_STEP * x_scale / max(_moved_rms(tangents), np.finfo(np.float64).tiny)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         levels = []
         for step in (h, h / 2):
@@ -366,25 +550,43 @@ def _fd_one(entry: Identity, spec_id: str, args: tuple, probe: Probe):
         jv = np.imag(np.asarray(entry.function(*shifted))) / h
         return inner(probe.u, jv), probe.rms_u * norm(jv), "complex step along v", None
     if entry.kind in SECOND_ORDER_KINDS:
-        import scipy.differentiate as sd
-
-        (i,) = entry.wrt_tuple
-        x, u, v = args[i], _numpy(probe.u), tangents[0]
-
-        def plane(points):  # scipy's convention: points (2, ...) -> values (...)
-            flat = points.reshape(2, -1)
-            values = [float(entry.function(*_replace(args, i, x + s * u + t * v))) for s, t in flat.T]
-            return np.asarray(values).reshape(points.shape[1:])
-
-        res = sd.hessian(plane, np.zeros(2), initial_step=entry.fd_step)
-        ddf = np.asarray(res.ddf)
-        spread = float(np.sqrt(abs(ddf[0, 0] * ddf[1, 1])))
-        estimate = float(np.max(res.error)) / max(spread, abs(ddf[0, 1]), np.finfo(np.float64).tiny)
-        return float(ddf[0, 1]), spread, "scipy.differentiate.hessian of f(x + s u + t v), the s-t entry", estimate
+        return _plane_difference(entry, args, _numpy(probe.u), tangents[0])
     jv, error = directional_derivative(entry, args, tangents)
     spread = probe.rms_u * norm(jv)
     estimate = probe.rms_u * error * np.sqrt(jv.size) / max(spread, np.finfo(np.float64).tiny)
     return inner(probe.u, jv), spread, "central differences along v, Richardson h, h/2", estimate
+
+
+def _plane_difference(entry: Identity, args: tuple, u, v):
+    """⟨u, H v⟩ = ∂²/∂s∂t f(x + s u + t v) at 0 by the four-point mixed difference at steps
+    (h, k) and (h/2, k/2), Richardson-extrapolated (its error is even in h and k: O(h⁴));
+    the spread √|uᵀHu · vᵀHv| from the second differences along u and v, extrapolated alike:
+    17 evaluations of f. h = FD_STEP · rms(x) / rms(u over the inputs it moves), k alike."""
+    (i,) = entry.wrt_tuple
+    x = np.asarray(args[i], dtype=np.float64)
+    x_scale = max(rms(x), 1e-3)
+    h = FD_STEP * x_scale / max(_moved_rms(u), np.finfo(np.float64).tiny)
+    k = FD_STEP * x_scale / max(_moved_rms(v), np.finfo(np.float64).tiny)
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        f0 = float(entry.function(*_replace(args, i, x)))
+
+        def F(s, t):
+            return float(entry.function(*_replace(args, i, x + s * u + t * v)))
+
+        def mixed(a, b):
+            return (F(a, b) - F(a, -b) - F(-a, b) + F(-a, -b)) / (4 * a * b)
+
+        def second(a, along_u):
+            plus, minus = (F(a, 0.0), F(-a, 0.0)) if along_u else (F(0.0, a), F(0.0, -a))
+            return (plus - 2 * f0 + minus) / a**2
+
+        coarse, fine = mixed(h, k), mixed(h / 2, k / 2)
+        uv = (4 * fine - coarse) / 3
+        uu = (4 * second(h / 2, True) - second(h, True)) / 3
+        vv = (4 * second(k / 2, False) - second(k, False)) / 3
+    spread = float(np.sqrt(abs(uu * vv)))
+    estimate = abs(uv - fine) / max(spread, abs(uv), np.finfo(np.float64).tiny)
+    return uv, spread, "four-point mixed differences of f(x + s u + t v), Richardson h, h/2", estimate
 
 
 def _replace(args, i, value):
@@ -393,8 +595,9 @@ def _replace(args, i, value):
     return tuple(args)
 
 
-def reference(entry: Identity, spec, args: tuple, probes: list[Probe], out=None):
-    """([(⟨u, J v⟩, spread) per probe], method, worst oracle error estimate or None)."""
+def reference(entry: Identity, spec, args: tuple, probes: list[Probe], out=None, record: dict | None = None):
+    """([(⟨u, J v⟩, spread) per probe], method, worst oracle error estimate or None);
+    a reverse-mode reference also puts each uᵀJ into ``record`` (by id(u))."""
     if getattr(spec, "target", "function") == "reference":  # the autodiff of the user's reference implementation
         from dataclasses import replace
 
@@ -405,8 +608,8 @@ def reference(entry: Identity, spec, args: tuple, probes: list[Probe], out=None)
         estimates = [r[3] for r in results if r[3] is not None and np.isfinite(r[3])]
         return [r[:2] for r in results], results[0][2], max(estimates) if estimates else None
     if spec.framework == "jax":
-        return (*_jax(entry, spec.mode, args, entry.function(*args) if out is None else out, probes), None)
-    return (*_torch(entry, spec.mode, args, probes), None)
+        return (*_jax(entry, spec.mode, args, entry.function(*args) if out is None else out, probes, record), None)
+    return (*_torch(entry, spec.mode, args, probes, record), None)
 
 
 def projected_error(hand: float, ref: float, spread: float) -> float:
@@ -419,12 +622,30 @@ def projected_specs(specs) -> list:
     return [s for s in specs if not (s.id == "torch.tape" and "torch.rev" in ids)]
 
 
+def entrywise_error(hand: tuple, ref: tuple) -> float:
+    """max|uᵀJ_hand − uᵀJ_ref| / max|uᵀJ_ref|: the dense metric on the pulled-back vector."""
+    scale = max(max((float(np.max(np.abs(r))) for r in ref if np.size(r)), default=0.0), np.finfo(np.float64).tiny)
+    if len(hand) != len(ref):
+        raise ComparisonError(f"{len(hand)} result(s) where {len(ref)} (one per wrt argument) are expected")
+    worst = 0.0
+    for h, r in zip(hand, ref):
+        h, r = np.asarray(h, dtype=np.float64), np.asarray(r, dtype=np.float64)
+        if h.shape != r.shape:
+            raise ComparisonError(f"shape {h.shape} where shape {r.shape} is expected")
+        if h.size:
+            worst = max(worst, float(np.max(np.abs(h - r))))
+    return _finite(worst / scale, "hand-coded result")
+
+
 def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, specs, dtype: str, trial: int = 0, probes: int = PROBES,
-                  notes: list | None = None):
+                  notes: list | None = None, blocks: int = 0, fd_blocks: int | None = None):
     """Every check of ``specs`` on random (u, v): one CheckResult per check.
 
-    ``probes`` pairs for the forward-mode and finite-difference checks, ``probes`` other
-    pairs for the reverse-mode checks; the hand-coded side is computed once for all."""
+    ``probes`` dense pairs for the forward-mode and finite-difference checks, ``probes``
+    other pairs for the reverse-mode checks, and (``blocks`` > 0) a family of block probes
+    for each side (``fd_blocks`` of them for the finite differences, default ``blocks``);
+    the reverse-mode autodiff checks also compare each uᵀJ entrywise where the kind gives
+    the hand-coded uᵀJ (every kind but jvp). The hand-coded side is computed once for all."""
     from .engine import CheckResult, _at, _one_line
 
     if probes < 1:
@@ -432,7 +653,11 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
     specs = projected_specs(specs)
     forward_draws = [draw(entry, args, out, rng, dtype) for _ in range(probes)]
     reverse_draws = [draw(entry, args, out, rng, dtype) for _ in range(probes)]
+    forward_blocks, reverse_blocks = draw_blocks(entry, args, out, rng, dtype, blocks) if blocks > 0 else ([], [])
+    fd_blocks = len(forward_blocks) if fd_blocks is None else min(fd_blocks, len(forward_blocks))
     n, m = sizes(entry, args, out)
+    reverse_all = reverse_draws + reverse_blocks
+    pull = list({id(p.u): p.u for p in reverse_all}.values()) if entry.kind != "jvp" else []
 
     def result(spec, **fields):
         tol = tolerance(spec.oracle, dtype, entry.tolerance)
@@ -442,29 +667,43 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
 
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            hand = hand_coded(entry, args, forward_draws + reverse_draws)
+            hand, hand_pulled = hand_side(entry, args, forward_draws + forward_blocks + reverse_all, pull)
     except UsageError:
         raise  # the engine raises it or makes it every check's reason
     except ComparisonError as exc:
         return [result(s, reason=f"hand-coded derivative: {exc}") for s in specs]
     except Exception as exc:
         return [result(s, reason=f"hand-coded derivative raised {_one_line(exc)}{_at(exc)}") for s in specs]
-    hand_of = {"forward": hand[:probes], "reverse": hand[probes:]}
+    nf = len(forward_draws) + len(forward_blocks)
+    hand_of = {"forward": hand[:nf], "reverse": hand[nf:]}
     kink_cache: dict = {}
     notes = [] if notes is None else notes
     results = []
     for spec in specs:
         r = result(spec)
         side = "forward" if spec.id in FORWARD_CHECKS else "reverse"
-        draws = forward_draws if side == "forward" else reverse_draws
+        dense = forward_draws if side == "forward" else reverse_draws
+        family = forward_blocks if side == "forward" else reverse_blocks
+        if spec.framework == "fd":
+            family = family[:fd_blocks]
+        draws = dense + family
+        hands = hand_of[side][:len(draws)]
+        record: dict = {}
         try:
-            refs, method, r.oracle_error_estimate = reference(entry, spec, args, draws, out)
-            r.error = max(projected_error(h, _finite(ref, "reference"), spread) for h, (ref, spread) in zip(hand_of[side], refs))
+            refs, method, r.oracle_error_estimate = reference(entry, spec, args, draws, out, record)
+            r.error = max(projected_error(h, _finite(ref, "reference"), spread) for h, (ref, spread) in zip(hands, refs))
+            compared = [key for key in record if key in hand_pulled]
+            for key in compared:
+                r.error = max(r.error, entrywise_error(hand_pulled[key], record[key]))
             r.passed = r.error <= r.tolerance
             pairs = f"{probes} probe pair{'s' if probes > 1 else ''} ({side})"
+            if family:
+                pairs += f" and {len(family)} block probes"
+            if compared:
+                pairs += f"; uᵀJ compared entrywise for {len(compared)} u"
             r.method = f"⟨u, J v⟩ with {method}; {pairs}, n={n}, m={m}"
             if not r.passed and entry.kind not in SECOND_ORDER_KINDS and spec.id != "cstep":
-                _judge_at_kinks(entry, spec, args, out, draws, hand_of[side], r, kink_cache, notes)
+                _judge_at_kinks(entry, spec, args, out, dense, hands[:len(dense)], r, kink_cache, notes)
         except ComparisonError as exc:
             r.reason = str(exc)
         except Exception as exc:
@@ -516,7 +755,7 @@ def kinks_along(entry: Identity, args: tuple, out, tangents: tuple) -> KinkAlong
     from .oracles import KINK_TOLERANCE, shrink_steps
 
     x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
-    h = FD_STEP * x_scale / max(rms(tangents), np.finfo(np.float64).tiny)
+    h = FD_STEP * x_scale / max(_moved_rms(tangents), np.finfo(np.float64).tiny)
     f0 = _numpy(out)
     with np.errstate(all="ignore"):
         values = {k: _numpy(entry.function(*_shifted(entry, args, tangents, k * h / 2))) for k in (-4, -2, -1, 1, 2, 4)}
@@ -577,7 +816,7 @@ def _richardson_spread(entry: Identity, args: tuple, p: Probe) -> float:
     differences are only O(h) accurate."""
     tangents = tuple(_numpy(t) for t in p.v)
     x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
-    h = FD_STEP * x_scale / max(rms(tangents), np.finfo(np.float64).tiny)
+    h = FD_STEP * x_scale / max(_moved_rms(tangents), np.finfo(np.float64).tiny)
     with np.errstate(all="ignore"):
         levels = []
         for step in (h, h / 2, h / 4):
