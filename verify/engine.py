@@ -498,6 +498,12 @@ def _judge_at_kink(entry: Identity, hand, ref, found, tol: float):
     return off, outside, where, outside <= SUBGRADIENT_TOLERANCE and off <= tol
 
 
+def _subgradient_tolerance() -> float:
+    from .oracles import SUBGRADIENT_TOLERANCE
+
+    return SUBGRADIENT_TOLERANCE
+
+
 def _kink_words(where) -> str:
     part, index, value, lo, hi = where
     at = f"entry {index}" + (f" of result {part}" if part is not None else "")
@@ -679,7 +685,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
                     note = f"f has a kink at this input: the hand-coded value is a valid subgradient (left {found.left:.6g}, right {found.right:.6g}) {found.where}"
                     if note not in notes:
                         notes.append(note)
-                elif outside > 0:
+                elif outside > _subgradient_tolerance():
                     result.reason = (f"f is not differentiable at this input and the hand-coded value {value} at {at} is not a valid "
                                      f"subgradient: it lies outside the one-sided derivatives' interval {interval} ({found.summary})")
                 else:

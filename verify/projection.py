@@ -531,7 +531,7 @@ def directional_derivative(entry: Identity, args: tuple, tangents: tuple):
     h = FD_STEP · rms(x) / rms(v over the inputs it moves): large enough that rounding in f(x ± h v) stays near
     1e-10 of D_v f even for f summing 10⁶ terms, small enough that the O(h⁴) remainder
     does too. Returns the vector and |extrapolated − D(h/2)| (an upper error estimate)."""
-    x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
+    x_scale = max(step_scale(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
     h = FD_STEP * x_scale / max(_moved_rms(tangents), np.finfo(np.float64).tiny)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         levels = []
@@ -565,7 +565,7 @@ def _plane_difference(entry: Identity, args: tuple, u, v):
     17 evaluations of f. h = FD_STEP · rms(x) / rms(u over the inputs it moves), k alike."""
     (i,) = entry.wrt_tuple
     x = np.asarray(args[i], dtype=np.float64)
-    x_scale = max(rms(x), 1e-3)
+    x_scale = max(step_scale(x), 1e-3)
     h = FD_STEP * x_scale / max(_moved_rms(u), np.finfo(np.float64).tiny)
     k = FD_STEP * x_scale / max(_moved_rms(v), np.finfo(np.float64).tiny)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
@@ -588,6 +588,19 @@ def _plane_difference(entry: Identity, args: tuple, u, v):
     spread = float(np.sqrt(abs(uu * vv)))
     estimate = abs(uv - fine) / max(spread, abs(uv), np.finfo(np.float64).tiny)
     return uv, spread, "four-point mixed differences of f(x + s u + t v), Richardson h, h/2", estimate
+
+
+def step_scale(values) -> float:
+    """The inputs' scale for a finite-difference step: their rms, or their rms spread about
+    each argument's mean where that is smaller (LayerNorm of values 1e6 + N(0, 1) is smooth
+    on a scale of 1: a step of FD_STEP · 1e6 would leave the region the probes describe)."""
+    parts = [np.asarray(v, dtype=np.float64).ravel() for v in (values if isinstance(values, (tuple, list)) else (values,))]
+    parts = [p for p in parts if p.size]
+    if not parts:
+        return 0.0
+    whole = rms(tuple(parts))
+    spread = float(np.sqrt(sum(float(np.sum((p - p.mean()) ** 2)) for p in parts) / sum(p.size for p in parts)))
+    return spread if 0.0 < spread < whole else whole
 
 
 def _replace(args, i, value):
@@ -815,7 +828,7 @@ def kinks_along(entry: Identity, args: tuple, out, tangents: tuple) -> KinkAlong
     differences at s (no kink within ±2s). None when no output has a kink at or near x."""
     from .oracles import KINK_TOLERANCE, shrink_steps
 
-    x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
+    x_scale = max(step_scale(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
     h = FD_STEP * x_scale / max(_moved_rms(tangents), np.finfo(np.float64).tiny)
     f0 = _numpy(out)
     with np.errstate(all="ignore"):
@@ -876,7 +889,7 @@ def _richardson_spread(entry: Identity, args: tuple, p: Probe) -> float:
     jumps within the steps (a Huber loss with residuals at its threshold), where central
     differences are only O(h) accurate."""
     tangents = tuple(_numpy(t) for t in p.v)
-    x_scale = max(rms(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
+    x_scale = max(step_scale(tuple(args[i] for i in entry.wrt_tuple)), 1e-3)
     h = FD_STEP * x_scale / max(_moved_rms(tangents), np.finfo(np.float64).tiny)
     with np.errstate(all="ignore"):
         levels = []

@@ -54,12 +54,21 @@ class JaxAdapter(Adapter):
         jax = _jax()
         import jax.numpy as jnp
 
+        jitted = [jax.jit(flat)]  # numpy leaves (finite differences call f a thousand times): compiled once
+
         def run(*leaves):
             if any(isinstance(leaf, jax.Array) for leaf in leaves):  # JAX arrays and tracers
                 return flat(*leaves)
             if any(_is_torch(leaf) for leaf in leaves):
                 raise TypeError("a JAX-native function cannot run on torch tensors")
-            return np.asarray(flat(*[jnp.asarray(leaf) for leaf in leaves]))
+            arrays = [jnp.asarray(leaf) for leaf in leaves]
+            if jitted:
+                try:
+                    return np.asarray(jitted[0](*arrays))
+                except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
+                        jax.errors.TracerIntegerConversionError, jax.errors.TracerArrayConversionError):
+                    jitted.clear()  # value-dependent Python control flow: eager from now on
+            return np.asarray(flat(*arrays))
 
         return run
 
