@@ -30,15 +30,12 @@ import inspect
 import numbers
 import sys
 
-from .engine import FRAMEWORK_CHOICES, EntryResult, argument_names, describe_argument, failure_lines, run_entry
+from .engine import FRAMEWORK_CHOICES, argument_names, describe_argument, run_entry
+from .results import EntryResult, VerificationError, failure_lines  # noqa: F401  (VerificationError: verify.VerificationError)
 from .registry import KINDS, PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Identity, UsageError
 from .tolerances import TOLERANCES
 
 USER_CHAPTER = "user"
-
-
-class VerificationError(AssertionError):
-    """A user's derivative failed a check; the message lists every failed check."""
 
 
 # --------------------------------------------------------------------------------------

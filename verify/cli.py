@@ -42,8 +42,7 @@ BACKEND_HELP = (
 )
 
 
-class UsageError(Exception):
-    pass
+from .results import UsageError  # noqa: E402  (a usage mistake: exit status 2)
 
 
 def build_parser() -> argparse.ArgumentParser:

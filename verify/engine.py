@@ -24,15 +24,16 @@ import inspect
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from dataclasses import replace as dataclasses_replace
 
 import numpy as np
 
 from . import tolerances
-from .diagnose import PROJECTED, where_raised
+from .diagnose import PROJECTED
 from .linalg import diagonal_jacobian
 from .registry import PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity, UsageError
+from .results import BadInput, CheckResult, EntryResult, failure_lines, one_line as _one_line, raised_at as _at  # noqa: F401
 from .tolerances import ORACLE_ESTIMATE_FACTOR, ComparisonError, relative_error_parts, tolerance
 
 FRAMEWORK_CHOICES = ("jax", "torch", "fd")
@@ -49,115 +50,6 @@ class CheckSpec:
     mode: str  # forward | reverse | forward-over-reverse | reverse-over-reverse | tape | ...
     oracle: str  # the key into the tolerance table
     target: str = "function"  # "reference": the autodiff of the entry's reference implementation
-
-
-@dataclass
-class CheckResult:
-    identity: str
-    check: str
-    backend: str
-    mode: str
-    oracle: str
-    error: float | None
-    tolerance: float | None
-    passed: bool
-    method: str = ""
-    reason: str = ""
-    oracle_error_estimate: float | None = None
-    trial: int = 0
-    # where a failed check is wrong (verify/diagnose.py): the result block (index into a
-    # tuple result, None for one array), its wrt argument and name, the worst entry's index
-    # into that block, the hand-coded and reference values there, the fraction of entries
-    # above the tolerance, and the likely mistake (with its class) when one is recognised
-    block: int | None = None
-    argument: int | None = None
-    argument_name: str = ""
-    worst_index: tuple | None = None
-    got: float | None = None
-    expected: float | None = None
-    wrong_fraction: float | None = None
-    diagnosis: str = ""
-    diagnosis_class: str = ""
-    # where the rounding floor, not max|ref|, was the metric's scale (verify/tolerances.py)
-    scale_note: str = ""
-
-    def location(self) -> str:
-        """'argument 0 (x) at [2]: got …, expected …; 33% of entries wrong', or ''."""
-        if self.worst_index is None:
-            return ""
-        from .diagnose import Location
-
-        return Location(self.block, self.argument, self.argument_name, tuple(self.worst_index), self.got, self.expected,
-                        self.wrong_fraction, self.error or 0.0).describe()
-
-    def message(self, detail: bool = True) -> str:
-        """One line naming the identity, the backend, the mode and the error; for a failed
-        check also (``detail``) where: argument, worst entry, got/expected, fraction wrong,
-        and the likely mistake."""
-        where = f"{self.identity} [{self.backend}, {self.mode}]"
-        if self.reason:
-            return f"{where}: FAIL: {self.reason}" + (f"; likely: {self.diagnosis}" if self.diagnosis else "")
-        verdict = "ok" if self.passed else "FAIL"
-        relation = "<=" if self.passed else ">"
-        if self.oracle == "claim":
-            return f"{where}: {verdict}: {self.check.removeprefix('claim:')}: measured {self.error:.3g} {relation} bound {self.tolerance:.3g}"
-        line = f"{where}: {verdict}: max relative error {self.error:.2e} {relation} tolerance {self.tolerance:.0e}"
-        if self.scale_note:
-            line += f" ({self.scale_note})"
-        if not self.passed and detail:
-            location = self.location()
-            if location:
-                line += f" in {location}"
-            if self.diagnosis:
-                line += f"; likely: {self.diagnosis}"
-        return line
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class EntryResult:
-    name: str
-    chapter: str
-    statement: str
-    kind: str
-    derivation: str
-    checks: list[CheckResult] = field(default_factory=list)
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)  # what a pass should still say (a subgradient at a kink, ...)
-    strategy: str = ""  # which checks ran dense or projected, and why (verify/strategy.py), when planned by cost
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(c.passed for c in self.checks)
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [c for c in self.checks if not c.passed]
-
-    def message(self) -> str:
-        return "\n".join(failure_lines(self.failures)) or f"{self.name}: all {len(self.checks)} checks pass"
-
-
-def failure_lines(failures: list[CheckResult]) -> list[str]:
-    """One line per failed check; where several checks fail at the same place with the same
-    diagnosis, their lines give the error only and one 'where:' and one 'likely:' line follow."""
-    groups: dict[tuple, list[CheckResult]] = {}
-    for c in failures:
-        located = c.worst_index is not None and not c.reason
-        key = (c.block, c.argument, tuple(c.worst_index), c.diagnosis) if located else ("single", id(c))
-        groups.setdefault(key, []).append(c)
-    lines = []
-    for key, group in groups.items():
-        if key[0] == "single" or len(group) == 1:
-            lines.extend(c.message() for c in group)
-            continue
-        lines.extend(c.message(detail=False) for c in group)
-        lines.append(f"  where: {group[0].location()}")
-        if group[0].diagnosis:
-            lines.append(f"  likely: {group[0].diagnosis}")
-    return lines
 
 
 def check_specs(entry: Identity, frameworks=FRAMEWORK_CHOICES, exclude=(), reference_frameworks=()) -> list[CheckSpec]:
@@ -197,10 +89,6 @@ def entry_rng(seed: int, name: str, trial: int) -> np.random.Generator:
 # --------------------------------------------------------------------------------------
 
 
-class BadInput(ValueError):
-    pass
-
-
 def _validate_inputs(entry: Identity, args: tuple) -> None:
     for i, a in enumerate(args):
         a = np.asarray(a)
@@ -230,11 +118,6 @@ def _validate_output(entry: Identity, args: tuple, out) -> None:
         x = np.asarray(args[entry.wrt_tuple[0]])
         if out.shape != x.shape:
             raise BadInput(f"a derivative entry needs an elementwise f, but f maps shape {x.shape} to {out.shape}")
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 # --------------------------------------------------------------------------------------
@@ -726,12 +609,6 @@ def _term_sizes(entry: Identity, specs, args: tuple, out, probe, current: CheckS
         if isinstance(change, tuple) == isinstance(values, tuple):
             return tolerances.combine_term_sizes(change, values)
     return values
-
-
-def _at(exc: BaseException) -> str:
-    """' at my_layer.py:12': the last traceback frame in the user's code, or ''."""
-    where = where_raised(exc)
-    return f" at {where}" if where else ""
 
 
 def _explain(entry: Identity, args: tuple, out, hand, ref, tol: float, result: CheckResult, locate: bool = True, probe=None, dtype: str = "float64",

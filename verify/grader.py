@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import FRAMEWORK_CHOICES, CheckResult, _one_line, cast_args, draw_probe, entry_rng, run_entry
+from .engine import FRAMEWORK_CHOICES, cast_args, draw_probe, entry_rng, run_entry
+from .results import CheckResult, one_line as _one_line
 from .registry import PROBED_KINDS, Identity
 from .user_module import where_raised
 
@@ -38,7 +39,7 @@ PASS, FAIL, NOT_ATTEMPTED, MISSING = "PASS", "FAIL", "not attempted", "missing"
 
 
 def _usage_error(message: str):
-    from .cli import UsageError
+    from .results import UsageError
 
     return UsageError(message)
 

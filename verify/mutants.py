@@ -30,7 +30,8 @@ from implementations import matrix_calculus as mc
 from implementations import multivariable as mv
 from implementations import single_variable as sv
 
-from .engine import EntryResult, run_entry
+from .engine import run_entry
+from .results import EntryResult
 
 CHECK_ORDER = ("jax.fwd", "jax.rev", "torch.fwd", "torch.rev", "torch.tape", "fd", "cstep")
 

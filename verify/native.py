@@ -22,7 +22,7 @@ import numpy as np
 from .api import CheckReport, adequacy_notes, check_signature, projection_notes, user_identity
 from .engine import FRAMEWORK_CHOICES, argument_names, run_entry
 from .frameworks import ARRAY_API_ADAPTER, detect
-from .registry import PROBED_KINDS, SECOND_ORDER_KINDS, UsageError
+from .registry import SECOND_ORDER_KINDS, UsageError
 from .structure import Flat, flatten_output, is_structured, output_unflattener, result_leaves, tangent_structure
 
 DISPLAY = {"jax": "JAX", "torch": "torch", "fd": "finite differences"}

@@ -714,7 +714,7 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
     for each side (``fd_blocks`` of them for the finite differences, default ``blocks``);
     the reverse-mode autodiff checks also compare each uᵀJ entrywise where the kind gives
     the hand-coded uᵀJ (every kind but jvp). The hand-coded side is computed once for all."""
-    from .engine import CheckResult, _at, _one_line
+    from .results import CheckResult, one_line as _one_line, raised_at as _at
 
     if probes < 1:
         raise ValueError(f"probes must be at least 1, not {probes}")

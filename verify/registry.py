@@ -31,9 +31,8 @@ PROBED_KINDS = ("jvp", "vjp", "hvp")
 PROBE_NAMES = {"jvp": "tangent", "vjp": "cotangent", "hvp": "vector"}
 
 
-class UsageError(ValueError):
-    """A mistake in how a check is asked for (wrt, kind, dtype, the derivative's signature
-    or return): raised at once with one line, never turned into a FAIL row."""
+from .results import UsageError  # noqa: E402,F401  (the one usage error; defined with the results)
+
 SECOND_ORDER_KINDS = ("hessian", "hvp")
 
 

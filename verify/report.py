@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 
-from .engine import EntryResult, failure_lines
+from .results import EntryResult, failure_lines
 
 COLUMNS = ("jax.fwd", "jax.rev", "torch.fwd", "torch.rev", "torch.tape", "fd", "cstep")
 HEADERS = ("jax fwd", "jax rev", "torch fwd", "torch rev", "tape", "fd", "cstep")

@@ -26,7 +26,7 @@ OPTIONAL = ("wrt", "name", "tolerance", "tolerance_reason", "holomorphic", "fd_s
 
 
 def _usage_error(message: str):
-    from .cli import UsageError
+    from .results import UsageError
 
     return UsageError(message)
 
