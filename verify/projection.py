@@ -759,7 +759,11 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
         record: dict = {}
         try:
             refs, method, r.oracle_error_estimate = reference(entry, spec, args, draws, out, record)
-            r.error = max(projected_error(h, _finite(ref, "reference"), spread) for h, (ref, spread) in zip(hands, refs))
+            # a probe along which f does not move (Jv = 0: LayerNorm along a constant row) has a
+            # reference and a spread of exactly 0: its scale is the rounding floor of the
+            # largest spread of this check's probes (verify/tolerances.py), not 0
+            widest = tolerances.rounding_floor(max((spread for _, spread in refs), default=0.0), r.tolerance, dtype)
+            r.error = max(projected_error(h, _finite(ref, "reference"), max(spread, widest)) for h, (ref, spread) in zip(hands, refs))
             if r.error > r.tolerance:  # a scalar of rounding noise? (verify/tolerances.py: the rounding floor)
                 _apply_rounding_floor(entry, spec, args, draws, hands, refs, r, dtype)
             compared = [key for key in record if key in hand_pulled]
