@@ -302,12 +302,13 @@ def markdown(rows: list[Row], repeats: int, load: dict, seconds: float) -> str:
         "",
         diagnosis_text,
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, **shared with other jobs while this ran** "
-        f"(load average {load['before']:.2f} before, {load['after']:.2f} after); torch {torch.__version__} with "
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
+        + ("**shared with other jobs while this ran** " if max(load["before"], load["after"]) > 0.75 * (os.cpu_count() or 1)
+           else "quiet (nothing else running) ")
+        + f"(load average {load['before']:.2f} before, {load['after']:.2f} after); torch {torch.__version__} with "
         f"`torch.set_num_threads(1)`, JAX {jax.__version__}. Times are medians of {repeats} run{'s' if repeats > 1 else ''} "
         f"per check, fresh inputs each run" + (", after one untimed first run (imports, tracing, caches)" if repeats > 1 else "")
-        + f"; the whole study took {seconds:.0f} s. Absolute times move with the load: "
-        "rerun on a quiet machine before quoting them.",
+        + f"; the whole study took {seconds:.0f} s. Absolute times move with the load.",
         "",
         "How each tool is called: `verify.check(layer, *inputs, wrt=..., reference=...)` (the derivative "
         "omitted: the registered rule is what is checked; kind vjp, jvp for a custom_jvp); `torch.autograd.gradcheck(Function.apply, inputs, fast_mode=..., "

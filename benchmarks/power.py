@@ -140,9 +140,9 @@ def report(rows: list[dict], seconds: float, load: tuple) -> str:
         "scaled by (1 + δ) or all entries scaled by (1 + δ). Time: the median of one check of the right gradient "
         "(5 runs; min and max in brackets).",
         "",
-        f"**Caveat: measured on a shared 2-core machine** (load average {load[0]:.1f} before, {load[1]:.1f} after; the "
-        f"whole run took {seconds:.0f} s). The times move with the load; the δ columns do not depend on it. Rerun on a quiet machine "
-        "for the times.",
+        ("**Caveat: measured on a shared machine** " if max(load) > 0.75 * (os.cpu_count() or 1) else "Measured on a quiet machine ")
+        + f"({os.cpu_count()} cores, load average {load[0]:.1f} before, {load[1]:.1f} after; the "
+        f"whole run took {seconds:.0f} s). The times move with the load; the δ columns do not depend on it.",
         "",
         "| n | tool | single entry δ (95 %) | all entries δ (95 %) | seconds per check |",
         "|---:|---|---:|---:|---:|",

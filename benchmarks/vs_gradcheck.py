@@ -185,8 +185,9 @@ def report(rows, seconds: float, load: tuple, rounds: int) -> str:
         f"CPU, float64, torch.set_num_threads(1); medians of {rounds} interleaved runs per tool ({min(rounds, 3)} at n = 1e4), [min, max] in brackets; "
         "the first run of each (JAX compiles, caches warm) apart.",
         "",
-        f"**Caveat: measured on a shared 2-core machine** (load average {load[0]:.1f} before, {load[1]:.1f} after; "
-        f"the whole run took {seconds:.0f} s). Ratios from the same rounds move less than the times; rerun on a quiet machine.",
+        ("**Caveat: measured on a shared machine** " if max(load) > 0.75 * (os.cpu_count() or 1) else "Measured on a quiet machine ")
+        + f"({os.cpu_count()} cores, load average {load[0]:.1f} before, {load[1]:.1f} after; "
+        f"the whole run took {seconds:.0f} s). Ratios from the same rounds move less than the times.",
         "",
         "| kind | n | gradcheck mode | verify.check s | gradcheck s | ratio | verify first run s | strategy chosen |",
         "|---|---:|---|---:|---:|---:|---:|---|",

@@ -161,15 +161,13 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
     if getattr(adapter, "module", None) is not None:
         example_args, arg_names = _module_inputs_and_params(adapter, example_args)
         call = adapter.module_call()
-    else:
-        owner = getattr(call, "__self__", None)  # an autograd.Function: the names of its forward, after ctx
-        arg_names = _names(owner.forward, len(example_args) + 1)[1:] if isinstance(owner, type) and hasattr(owner, "forward") \
-            else _names(call, len(example_args))
-    if getattr(adapter, "module", None) is not None:
         name = name or type(adapter.module).__name__
     else:
-        owner = getattr(call, "__self__", None)
-        default = owner.__name__ if isinstance(owner, type) else getattr(call, "__name__", None) or type(function).__name__
+        owner = getattr(call, "__self__", None)  # an autograd.Function's apply: its class, and its forward's names after ctx
+        if isinstance(owner, type) and hasattr(owner, "forward"):
+            arg_names, default = _names(owner.forward, len(example_args) + 1)[1:], owner.__name__
+        else:
+            arg_names, default = _names(call, len(example_args)), getattr(call, "__name__", None) or type(function).__name__
         name = name or default
     to_array = adapter.to_numpy
     flat = Flat.of(example_args, arg_names, to_array)
@@ -187,13 +185,11 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
     if dtype is None:  # the dtype the user gave: numpy's default float64, or the tensors' own
         first = np.asarray(leaves[leaf_wrt[0]])
         dtype = first.dtype.name if adapter is not ARRAY_API_ADAPTER and first.dtype.name in ("float16", "bfloat16", "float32", "float64") else "float64"
-    try:
+    fresh = flat.rebuild([np.array(a, copy=True) for a in leaves])
+    try:  # the result's structure (a tuple, a dict): the cotangent is unflattened to it
         with np.errstate(all="ignore"):
-            raw_out = call(*optree.tree_map(lambda a: a, flat.rebuild([np.array(a, copy=True) for a in leaves]), none_is_leaf=False)) \
-                if adapter is ARRAY_API_ADAPTER else None
-            if adapter is not ARRAY_API_ADAPTER:
-                raw_out = adapter.from_native_tree(call(*adapter.to_native_tree(flat.rebuild([np.array(a, copy=True) for a in leaves]))))
-    except Exception:
+            raw_out = call(*fresh) if adapter is ARRAY_API_ADAPTER else adapter.from_native_tree(call(*adapter.to_native_tree(fresh)))
+    except Exception:  # the engine calls f again and reports why it fails
         raw_out = None
     unflatten_out = output_unflattener(raw_out) if raw_out is not None else (lambda v: v)
     if is_structured(raw_out):
