@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .api import CheckReport, adequacy_notes, check_signature, projection_notes, user_identity
+from .api import CheckReport, adequacy_notes, check_signature, projection_notes, runs_on, user_identity
 from .engine import FRAMEWORK_CHOICES, argument_names, run_entry
 from .frameworks import ARRAY_API_ADAPTER, detect
 from .registry import SECOND_ORDER_KINDS, UsageError
@@ -65,22 +65,6 @@ def _default_wrt(adapter, example_args, arg_names, flat):
         if marked:
             return tuple(marked) if len(marked) > 1 else marked[0]
     return 0
-
-
-def _runs_on(framework: str, run, leaves) -> bool:
-    """Whether the flattened function runs on this framework's arrays."""
-    from . import backends
-
-    try:
-        if framework == "jax":
-            jax = backends._jax()
-            import jax.numpy as jnp
-
-            return isinstance(run(*[jnp.asarray(a) for a in leaves]), jax.Array)
-        torch = backends._torch()
-        return isinstance(run(*backends._tensors(leaves)), torch.Tensor)
-    except Exception:
-        return False
 
 
 def _flat_function(call, flat: Flat, adapter, name: str):
@@ -224,7 +208,7 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
         chosen = tuple(fw for fw in chosen if fw not in missing)
         notes.append(missing_note(missing, fd_only=chosen == ("fd",)))
     if adapter is ARRAY_API_ADAPTER:
-        unable = [fw for fw in chosen if fw != "fd" and not _runs_on(fw, run, leaves)]
+        unable = [fw for fw in chosen if fw != "fd" and not runs_on(fw, run, leaves)]
         if unable:
             notes.append(f"function does not run on {' and '.join(FW_DISPLAY[fw] for fw in unable)} arrays: checked without "
                          f"{' and '.join(FW_DISPLAY[fw] for fw in unable)}")
@@ -258,7 +242,7 @@ def check_structured(function, derivative, example_args, *, kind, wrt, reference
             ref_call = ref_adapter.module_call()
         reference_run = _flat_function(ref_call, flat, ref_adapter, f"reference of {name}")
         candidates = [fw for fw in ("jax", "torch") if fw not in unavailable((fw,)) and fw in FRAMEWORK_CHOICES]
-        reference_frameworks = tuple(fw for fw in candidates if _runs_on(fw, reference_run, leaves))
+        reference_frameworks = tuple(fw for fw in candidates if runs_on(fw, reference_run, leaves))
         if not reference_frameworks:
             notes.append("the reference implementation runs on neither JAX nor torch arrays: its autodiff is not used")
         else:
