@@ -433,10 +433,6 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
             started = time.perf_counter()
             out = primal(*args)
             primal_seconds = time.perf_counter() - started
-            if strategy is not None and primal_seconds > 1e-3:  # a first call pays for warm-up (allocations, torch's dispatch caches)
-                started = time.perf_counter()
-                primal(*args)
-                primal_seconds = min(primal_seconds, time.perf_counter() - started)
         _validate_output(entry, args, out)
         from .projection import run_projected, use_projection
 
