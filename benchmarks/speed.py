@@ -184,8 +184,11 @@ def markdown(doc: dict) -> str:
         "Each round runs `python -m verify -q` cold (an empty JAX compilation cache) and then warm (the cache the cold run filled), "
         "alternating which side goes first. Every identity and every check: the new code checks more identities than the old one.",
         "",
-        f"The machine was shared while this ran: its 1-minute load average was {load['min']:.2f} to {load['max']:.2f} "
-        f"(median {load['median']:.2f}) on {doc['cores']} cores, so the runs competed for the cores and the spread below is wide.",
+        (f"The machine was shared while this ran: its 1-minute load average was {load['min']:.2f} to {load['max']:.2f} "
+         f"(median {load['median']:.2f}) on {doc['cores']} cores, so the runs competed for the cores and the spread below is wide."
+         if load["median"] > 0.75 * doc["cores"] else
+         f"Nothing else ran: the 1-minute load average was {load['min']:.2f} to {load['max']:.2f} (median {load['median']:.2f}) "
+         f"on {doc['cores']} cores, the runs themselves (a run of the new code uses both cores)."),
         "",
         "Wall time is what a user waits; CPU time (user + system, the process and its workers) is what the run costs the machine, "
         "and is less sensitive to the other load. The range of a ratio goes from the new side's fastest over the old side's "
