@@ -449,15 +449,23 @@ def _varies(a: np.ndarray) -> bool:
     return a.size >= 2 and bool(np.all(np.isfinite(a))) and float(np.ptp(a)) > 1e-12 * max(float(np.max(np.abs(a))), 1e-300)
 
 
+def _output_array(output) -> np.ndarray | None:
+    """The primal's output as a float64 array, or None: a structured output, or one numpy
+    cannot read (a tensor that requires grad), gives no candidate."""
+    if output is None or isinstance(output, (tuple, list, dict)):
+        return None
+    try:
+        return np.asarray(output, dtype=np.float64)
+    except Exception:
+        return None
+
+
 def _output_like(output, shape, out_ndim) -> np.ndarray | None:
     """The output y broadcast to a block's shape: y itself when the block is shaped like
     it (an f'(x) compared entrywise, a vjp of an elementwise map), or along the input axes
     of a Jacobian block (out + in axes); None otherwise or when y does not vary."""
-    if output is None or isinstance(output, (tuple, list, dict)):
-        return None
-    try:
-        y = np.asarray(output, dtype=np.float64)
-    except Exception:  # an output numpy cannot read (a tensor that requires grad): no candidate from it
+    y = _output_array(output)
+    if y is None:
         return None
     if not _varies(y):
         return None
@@ -472,11 +480,8 @@ def _elementwise(test: _Test, output, out_ndim) -> tuple[_Test, np.ndarray] | No
     """(test on got and expected as arrays shaped like y, y) when the block is the
     derivative of an elementwise map: shaped like the output, or a Jacobian block whose
     got and expected are both diagonal (out shape = in shape)."""
-    if output is None or isinstance(output, (tuple, list, dict)):
-        return None
-    try:
-        y = np.asarray(output, dtype=np.float64)
-    except Exception:  # an output numpy cannot read (a tensor that requires grad): no candidate from it
+    y = _output_array(output)
+    if y is None:
         return None
     if y.size < 3 or not _varies(y):
         return None

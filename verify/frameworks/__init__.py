@@ -59,6 +59,18 @@ class Adapter:
 ARRAY_API_ADAPTER = Adapter()
 
 
+def of_wrt(run, fixed: list, wrt):
+    """run as a function of its ``wrt`` arguments alone, the others fixed at ``fixed``."""
+
+    def fw(*ws):
+        full = list(fixed)
+        for i, v in zip(wrt, ws):
+            full[i] = v
+        return run(*full)
+
+    return fw
+
+
 def _torch_loaded() -> bool:
     return "torch" in sys.modules
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Adapter
+from . import Adapter, of_wrt
 
 
 def _jax():
@@ -94,12 +94,7 @@ class JaxAdapter(Adapter):
             else:
                 leaves = list(inputs)
             fixed = [jnp.asarray(leaf) for leaf in leaves]
-
-            def fw(*ws):
-                full = list(fixed)
-                for i, v in zip(wrt, ws):
-                    full[i] = v
-                return run(*full)
+            fw = of_wrt(run, fixed, wrt)
 
             w = tuple(fixed[i] for i in wrt)
             if kind == "jvp":
@@ -139,12 +134,7 @@ class JaxAdapter(Adapter):
 
         try:
             fixed = [jnp.asarray(leaf) for leaf in leaves]
-
-            def fw(*ws):
-                full = list(fixed)
-                for i, v in zip(wrt, ws):
-                    full[i] = v
-                return run(*full)
+            fw = of_wrt(run, fixed, wrt)
 
             jax.jvp(fw, tuple(fixed[i] for i in wrt), tuple(jnp.ones_like(fixed[i]) for i in wrt))
             return ""

@@ -13,7 +13,7 @@ import inspect
 
 import numpy as np
 
-from . import Adapter
+from . import Adapter, of_wrt
 
 
 def _torch():
@@ -142,13 +142,7 @@ class TorchAdapter(Adapter):
                 tensors[i].requires_grad_(True)
             w = [tensors[i] for i in wrt]
             if kind == "jacobian":
-                def fw(*ws):
-                    full = list(tensors)
-                    for i, v in zip(wrt, ws):
-                        full[i] = v
-                    return run(*full)
-
-                jac = torch.autograd.functional.jacobian(fw, tuple(t.detach() for t in w), vectorize=False)
+                jac = torch.autograd.functional.jacobian(of_wrt(run, tensors, wrt), tuple(t.detach() for t in w), vectorize=False)
                 blocks = tuple(to_numpy(j) for j in jac)
                 return blocks if multiple else blocks[0]
             out = run(*tensors)
