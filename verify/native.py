@@ -77,6 +77,7 @@ def _flat_function(call, flat: Flat, adapter, name: str):
     if run is not flat_function:
         run.__name__ = name
         run.__verify_argument_names__ = flat.names
+        run.__verify_batched__ = adapter.batched(flat_function)  # finite differences on many points at once
     return run
 
 

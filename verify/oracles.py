@@ -34,14 +34,15 @@ class OracleResult:
     warning: str = ""
 
 
-def _vectorized(g, m):
-    """Wrap g: R^m -> R^out into scipy's convention: (m, ...) -> (n, ...)."""
+def _vectorized(recorded, m, offset=None):
+    """Wrap a ``_ValueScale`` into scipy's convention: (m, ...) -> (n, ...), minus
+    ``offset`` (g(x0), where the differences are taken of g − g(x0))."""
 
     def wrapped(points):
         batch = points.shape[1:]
-        columns = points.reshape(m, -1)
-        outs = [np.asarray(g(columns[:, k]), dtype=np.float64).reshape(-1) for k in range(columns.shape[1])]
-        stacked = np.stack(outs, axis=-1) if outs else np.zeros((1, 0))
+        stacked = recorded.many(points.reshape(m, -1))
+        if offset is not None:
+            stacked = stacked - offset.reshape(-1, 1)
         return stacked.reshape((stacked.shape[0],) + batch)
 
     return wrapped
@@ -95,50 +96,155 @@ def _last_step(steps, nit):
     return np.asarray(steps, dtype=np.float64) / 2.0 ** np.asarray(nit, dtype=np.float64)
 
 
-def _value_scale(g, x0, steps, out_shape):
-    """max |f| over x0 and x0 ± (first step) along each coordinate, shaped out + (m,): the
-    size of the values whose rounding the differences divide by h. f(x0) alone can be far
-    smaller than its neighbours (x³ sin x at x = 2e-43 is 2e-171; at x + 0.005 it is 6e-10)."""
-    scale = np.abs(np.asarray(g(x0), dtype=np.float64)).reshape(out_shape + (1,)) * np.ones(x0.size)
-    with np.errstate(all="ignore"):
-        for j in range(x0.size):
-            for sign in (1.0, -1.0):
-                shifted = x0.copy()
-                shifted[j] += sign * steps[j]
-                value = np.abs(np.asarray(g(shifted), dtype=np.float64)).reshape(out_shape)
-                scale[..., j] = np.fmax(scale[..., j], value)
-    return scale
+BATCH_ENTRIES = 1 << 22
+"""A batched evaluation of f holds at most about this many numbers (32 MB in float64) in
+its inputs and outputs; more columns are split into several calls."""
+
+BATCH_AGREEMENT = 1e-12
+"""The batched evaluation is used only where its value at a first point agrees with a
+plain call to this (relative to max|f|): rounding, not a different function."""
 
 
-def fd_jacobian_flat(g, x0, step: float, limit=None, side=None):
+class _ValueScale:
+    """g, recording max |g| per input coordinate over the points the differences evaluate
+    (each moves x0 along one coordinate), shaped out + (m,): the size of the values whose
+    rounding the differences divide by h. g(x0) alone can be far smaller than its
+    neighbours (x³ sin x at x = 2e-43 is 2e-171; at x + 0.005 it is 6e-10). Recorded as
+    the differences go, so it costs no call of g of its own; and g(x0), which the stencil
+    of every coordinate asks for, is computed once.
+
+    ``batch``: columns (m, K) -> values (K, *out) in one call (a framework-native function,
+    vectorised by its framework's vmap: verify/frameworks), or None: one call per point.
+    A batch that raises, or disagrees with a plain call at its first point, is dropped for
+    the plain calls."""
+
+    def __init__(self, g, x0, f0, batch=None):
+        self.g, self.x0, self.f0, self.batch = g, x0, f0, batch
+        self.trusted = False
+        self.reset()
+
+    def reset(self):
+        self.scale = np.abs(self.f0).reshape(self.f0.shape + (1,)) * np.ones(self.x0.size)
+
+    def __call__(self, x):
+        moved = x != self.x0
+        j = int(moved.argmax())
+        if not moved[j]:  # the centre, which the stencil of every coordinate asks for: known
+            return self.f0.copy()
+        value = np.asarray(self.g(x), dtype=np.float64)
+        if value.shape == self.f0.shape:
+            if value.ndim == 0:
+                size = abs(float(value))
+                if size > self.scale[j] and size != np.inf:
+                    self.scale[j] = size
+            else:
+                column = self.scale[..., j]
+                np.fmax(column, np.abs(value), out=column, where=np.isfinite(value))
+        return value
+
+    def many(self, columns):
+        """g at each column of (m, K), as (out size, K)."""
+        if self.batch is not None and columns.shape[1] > 1:
+            try:
+                return self._batched(columns)
+            except Exception:  # not vectorisable (value-dependent control flow, randomness, ...)
+                self.batch = None
+        outs = [np.asarray(self(columns[:, k]), dtype=np.float64).reshape(-1) for k in range(columns.shape[1])]
+        return np.stack(outs, axis=-1) if outs else np.zeros((1, 0))
+
+    def _batched(self, columns):
+        m, count = columns.shape
+        moved = columns != self.x0[:, None]
+        js = moved.argmax(axis=0)
+        centre = ~moved[js, np.arange(count)]
+        size = self.f0.size
+        out = np.empty((size, count))
+        out[:, centre] = self.f0.reshape(-1, 1)
+        live = np.flatnonzero(~centre)
+        chunk = max(1, BATCH_ENTRIES // max(m + size, 1))
+        with np.errstate(all="ignore"):
+            for start in range(0, live.size, chunk):
+                part = live[start:start + chunk]
+                values = np.asarray(self.batch(columns[:, part]), dtype=np.float64).reshape(part.size, -1)
+                if values.shape[1] != size:
+                    raise ValueError("the batched result has another shape")
+                if not self.trusted:
+                    plain = np.asarray(self.g(columns[:, part[0]]), dtype=np.float64).reshape(-1)
+                    scale = max(float(np.max(np.abs(plain), initial=0.0)), np.finfo(np.float64).tiny)
+                    if not np.allclose(values[0], plain, rtol=0.0, atol=BATCH_AGREEMENT * scale, equal_nan=True):
+                        raise ValueError("the batched evaluation disagrees with a plain call")
+                    self.trusted = True
+                finite = np.where(np.isfinite(values), np.abs(values), 0.0)
+                np.maximum.at(self.scale.reshape(-1, m).T, js[part], finite)
+                out[:, part] = values.T
+        return out
+
+
+CONVERGED = 1e-11
+"""The differences stop when every entry's error estimate is below scipy's own criterion
+(√ε relative to the entry) or below this times the largest entry of the block. scipy's
+absolute tolerance alone (the smallest normal number) never stops an entry that is 0
+(its iterates differ by rounding), and such entries, common in a Jacobian, ran every
+column to the 10th iteration: 27 calls of f per column where 11 do. The checks judge
+relative to the largest entry (verify/tolerances.py), 1e-7 for finite differences, so an
+estimate 1e-11 of it neither changes a verdict nor widens a tolerance."""
+
+
+def _jacobian(f, x0, steps, direction):
+    """scipy.differentiate.jacobian (the same stencil, steps and result), through
+    scipy.differentiate.derivative, so as to stop by ``CONVERGED`` (a callback, which
+    jacobian does not take)."""
+    m = x0.shape[0]
+    diagonal = np.arange(m)
+
+    def wrapped(x):  # scipy's jacobian: column j of the points moves coordinate j only
+        batch = () if x.ndim == x0.ndim else (x.shape[-1],)
+        points = np.expand_dims(x0, axis=1)
+        if x.ndim != x0.ndim:
+            points = np.expand_dims(points, axis=-1)
+        points = np.array(np.broadcast_to(points, (m, m) + x0.shape[1:] + batch))
+        points[diagonal, diagonal] = x
+        return f(points)
+
+    def converged(res):
+        df, error = np.abs(np.asarray(res.df)), np.asarray(res.error)
+        if not np.all(np.isfinite(error)):
+            return
+        scale = float(np.max(df, initial=0.0))
+        if np.all(error <= np.maximum(np.sqrt(np.finfo(np.float64).eps) * df, CONVERGED * scale)):
+            raise StopIteration
+
+    res = sd.derivative(wrapped, x0, initial_step=steps, step_direction=direction, preserve_shape=True, callback=converged)
+    del res.x
+    return res
+
+
+def fd_jacobian_flat(g, x0, step: float, limit=None, side=None, batch=None):
     """Jacobian of g at the flat point x0 (m,), shaped g(x0).shape + (m,), with the
     elementwise error estimate and a warning if differences met a non-finite value.
     ``limit``: the largest first step per coordinate (``_differentiate``); ``side``: per
-    coordinate 0 (central differences), +1 or −1 (one-sided, away from a kink nearby)."""
+    coordinate 0 (central differences), +1 or −1 (one-sided, away from a kink nearby);
+    ``batch``: g on many points in one call (``_ValueScale``), or None."""
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
-    out_shape = np.asarray(g(x0)).shape
+    g0 = np.asarray(g(x0), dtype=np.float64)
+    out_shape = g0.shape
     limit = None if limit is None else np.asarray(limit, dtype=np.float64).reshape(-1)
-    differenced = g
-    if limit is not None:
-        # small first steps (a kink nearby): difference g − g(x0), so that the outputs that do
-        # not depend on a coordinate give exact zeros instead of rounding of order ε·|g|/step
-        g0 = np.asarray(g(x0), dtype=np.float64)
-
-        def differenced(x):
-            return np.asarray(g(x), dtype=np.float64) - g0
-
+    recorded = _ValueScale(g, x0, g0, batch)
+    # small first steps (a kink nearby): difference g − g(x0), so that the outputs that do
+    # not depend on a coordinate give exact zeros instead of rounding of order ε·|g|/step
+    offset = None if limit is None else g0
     direction = 0 if side is None else np.asarray(side, dtype=np.int64).reshape(-1)
 
     def call(steps):
-        return sd.jacobian(_vectorized(differenced, x0.size), x0, initial_step=steps, step_direction=direction)
+        recorded.reset()  # a retry at smaller steps: the values of this try alone
+        return _jacobian(_vectorized(recorded, x0.size, offset), x0, steps, direction)
 
     res, steps = _differentiate(call, x0, step, limit=limit)
     df = np.asarray(res.df).reshape(out_shape + (x0.size,))
     err = np.asarray(res.error).reshape(out_shape + (x0.size,))
     steps = np.broadcast_to(steps, x0.shape)
-    f_scale = _value_scale(g, x0, steps, out_shape)
     last = _last_step(steps, np.asarray(res.nit).reshape(out_shape + (x0.size,)))
-    rounding = ROUNDING_FACTOR * np.finfo(np.float64).eps * f_scale / last
+    rounding = ROUNDING_FACTOR * np.finfo(np.float64).eps * recorded.scale / last
     return df, np.maximum(err, rounding), _status_warning(res.status)
 
 
@@ -199,7 +305,14 @@ def finite_difference(kind: str, function, args: tuple, wrt: tuple, probe, step:
         def g(flat, i=i, shape=shape):
             return function(*_replace(args, (i,), [flat.reshape(shape)]))
 
-        df, err, warn = fd_jacobian_flat(g, args[i], step, None if limits is None else limits[position], None if sides is None else sides[position])
+        batch = None
+        if getattr(function, "batched", None) is not None:  # a framework-native f: vmap over the points
+
+            def batch(columns, i=i, shape=shape):
+                return function.batched(i, columns.T.reshape((columns.shape[1],) + shape), args)
+
+        df, err, warn = fd_jacobian_flat(g, args[i], step, None if limits is None else limits[position],
+                                         None if sides is None else sides[position], batch)
         out_shape = df.shape[:-1]
         blocks.append(df.reshape(out_shape + shape))
         estimates.append(_relative(err, df))
@@ -462,6 +575,37 @@ def kink(kind: str, function, args: tuple, wrt: tuple, probe) -> str:
 def kink_intervals(kind: str, function, args: tuple, wrt: tuple, probe) -> Kink | None:
     """None if f looks differentiable at args, else the one-sided intervals (a ``Kink``)."""
     return examine_kinks(kind, function, args, wrt, probe).kink
+
+
+def kink_suspected(kind: str, function, args: tuple, wrt: tuple, probe) -> bool:
+    """Whether f may have a kink at or near args: the one-sided quotients along one random
+    direction of the wrt arguments (the tangent for a jvp) disagree. 4 calls of f, where
+    ``examine_kinks`` takes 4 per coordinate: a kink in any coordinate (|x| at 0, a max's
+    tie) shows along almost every direction, its jump a fraction |dⱼ| of its size; a
+    non-finite value or an error counts as a suspicion (the full examination decides)."""
+    if kind in ("hessian", "hvp"):
+        return False
+    try:
+        args = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)
+        size = max(float(np.max(np.abs(args[i]))) if args[i].size else 0.0 for i in wrt)
+        if kind == "jvp":
+            directions = [np.asarray(t, dtype=np.float64) for t in probe]
+        else:
+            rng = np.random.default_rng(0)
+            directions = [rng.standard_normal(args[i].shape) for i in wrt]
+
+        def along(s):
+            return function(*_replace(args, wrt, [args[i] + s * d for i, d in zip(wrt, directions)]))
+
+        with np.errstate(all="ignore"):
+            left, right, rounding, _ = _one_sided(along, _kink_step(size))
+        if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))):
+            return True
+        scale = max(float(np.max(np.abs(left))) if left.size else 0.0, float(np.max(np.abs(right))) if right.size else 0.0,
+                    np.finfo(np.float64).tiny)
+        return _gap(left, right) > max(KINK_TOLERANCE * scale, rounding)
+    except Exception:
+        return True
 
 
 def examine_kinks(kind: str, function, args: tuple, wrt: tuple, probe) -> Examination:

@@ -55,6 +55,13 @@ class Adapter:
         """The user's hand-coded derivative as the engine calls it: here, on numpy."""
         return derivative
 
+    def batched(self, flat):
+        """batch(i, stack, leaves): flat at many values of leaf i at once (stack: numpy, one
+        value per row), the other leaves fixed, as numpy (one result per row), through the
+        framework's vmap; the finite differences evaluate f at n points this way in a few
+        calls. None here: array-API code runs on numpy, one point per call, framework-free."""
+        return None
+
 
 ARRAY_API_ADAPTER = Adapter()
 

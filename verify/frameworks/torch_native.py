@@ -9,6 +9,7 @@ which needs no vmap rule).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 
 import numpy as np
@@ -60,6 +61,64 @@ def to_numpy(t):
     return t
 
 
+class _Context:
+    """What an autograd.Function's forward may ask of its ctx, when only its value is wanted."""
+
+    def __init__(self, inputs):
+        self.needs_input_grad = tuple(False for _ in inputs)
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *tensors):
+        self.saved_tensors = tensors
+
+    def save_for_forward(self, *tensors):
+        pass
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def mark_non_differentiable(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass
+
+
+@contextlib.contextmanager
+def _forward_only():
+    """Within: every autograd.Function's apply calls its forward directly (with a stand-in
+    ctx for the classic forward(ctx, ...)). vmap refuses an autograd.Function without a
+    vmap rule even under no_grad; the primal value alone needs none. The batched values
+    are compared with a plain call before they are used (oracles._ValueScale)."""
+    torch = _torch()
+    from torch.autograd.function import _SingleLevelFunction
+
+    Function = torch.autograd.Function
+    saved = Function.__dict__["apply"]
+
+    def apply(cls, *args, **kwargs):
+        if cls.setup_context is not _SingleLevelFunction.setup_context:  # forward(*args), then setup_context
+            return cls.forward(*args, **kwargs)
+        return cls.forward(_Context(args), *args, **kwargs)
+
+    Function.apply = classmethod(apply)
+    try:
+        yield
+    finally:
+        Function.apply = saved
+
+
+def _apply_of(cls):
+    """cls.apply, looked up at each call (so that ``_forward_only`` reaches it)."""
+
+    def apply(*args, **kwargs):
+        return cls.apply(*args, **kwargs)
+
+    apply.__name__ = cls.__name__
+    apply.__self__ = cls  # still recognised as an autograd.Function's apply (is_torch_native_callable)
+    return apply
+
+
 class TorchAdapter(Adapter):
     name = "torch"
     display = "torch"
@@ -68,8 +127,9 @@ class TorchAdapter(Adapter):
         torch = _torch()
         self.original = function
         self.module = function if isinstance(function, torch.nn.Module) else None
-        if inspect.isclass(function) and issubclass(function, torch.autograd.Function):
-            function = function.apply
+        owner = function if inspect.isclass(function) else getattr(function, "__self__", None)
+        if inspect.isclass(owner) and issubclass(owner, torch.autograd.Function):
+            function = _apply_of(owner)
         self.function = function
         self.kind_of = ("torch.nn.Module" if self.module is not None else
                         "torch.autograd.Function" if is_torch_native_callable(function) else "function of torch tensors")
@@ -108,6 +168,24 @@ class TorchAdapter(Adapter):
                 return to_numpy(flat(*[to_tensor(leaf) for leaf in leaves]))
 
         return run
+
+    def batched(self, flat):
+        """flat at many values of leaf i in one call: torch.func.vmap, without autograd (an
+        autograd.Function's forward called as it is: ``_forward_only``)."""
+        torch = _torch()
+
+        def batch(i, stack, leaves):
+            fixed = [to_tensor(np.array(leaf, copy=True)) if isinstance(leaf, np.ndarray) else leaf for leaf in leaves]
+
+            def one(value):
+                full = list(fixed)
+                full[i] = value
+                return flat(*full)
+
+            with torch.no_grad(), _forward_only():
+                return to_numpy(torch.func.vmap(one)(to_tensor(np.ascontiguousarray(stack))))
+
+        return batch
 
     def to_native_tree(self, tree):
         import optree
