@@ -155,3 +155,26 @@ def test_a_smooth_check_skips_the_kink_examination_and_a_kink_still_gets_it(monk
     kinked = verify.check(lambda x: np.sum(np.abs(x)), lambda x: np.sign(x), x, kind="gradient", backends=("fd",))
     assert kinked.passed and examined
     assert any("valid subgradient" in n and "input 3" in n for n in kinked.notes), kinked.notes
+
+
+def test_the_kink_examination_of_a_torch_function_is_batched_and_keeps_its_verdicts(monkeypatch):
+    used = []
+    real = oracles._batched_quotients
+    monkeypatch.setattr(oracles, "_batched_quotients", lambda *a: used.append(len(r := real(*a))) or r)
+    x = torch.tensor(RNG.standard_normal(12))
+    x[4] = 0.0  # relu's kink, at the input
+
+    def relu_sum(t):
+        return torch.relu(t).sum()
+
+    def right(t):
+        return (t > 0).to(t.dtype)  # 0 at the kink: a valid subgradient
+
+    def wrong(t):
+        return (t > 0).to(t.dtype) * 2.0
+
+    passed = verify.check(relu_sum, right, x, kind="gradient", backends=("fd",), strategy="dense")
+    assert passed.passed and used and used[-1] == x.numel(), (passed.message(), used)
+    assert any("valid subgradient" in n and "input 4" in n for n in passed.notes), passed.notes
+    failed = verify.check(relu_sum, wrong, x, kind="gradient", backends=("fd",), strategy="dense")
+    assert not failed.passed and "away from the kink of f" in failed.message(), failed.message()

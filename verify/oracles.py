@@ -618,6 +618,42 @@ def kink_suspected(kind: str, function, args: tuple, wrt: tuple, probe) -> bool:
         return True
 
 
+def _batched_quotients(function, args: tuple, wrt: tuple, directions, f0) -> dict:
+    """``_one_sided`` along every input coordinate at once, {(position, j): (left, right,
+    rounding, None)}, from one batched evaluation of f per wrt argument (4 points per
+    coordinate), or {} where f has none, it fails, or it disagrees with a plain call."""
+    batched = getattr(function, "batched", None)
+    if batched is None:
+        return {}
+    found = {}
+    try:
+        for position, i in enumerate(wrt):
+            mine = [(column[1], h) for _, _, h, column in directions if column[0] == position]
+            if not mine:
+                continue
+            x0 = args[i].reshape(-1)
+            js = np.array([j for j, _ in mine])
+            hs = np.array([h for _, h in mine])
+            offsets = np.stack([hs, 2 * hs, -hs, -2 * hs])  # (4, n): fp1, fp2, fm1, fm2
+            points = np.repeat(x0[None, :], 4 * js.size, axis=0)
+            rows = np.arange(4 * js.size)
+            points[rows, np.tile(js, 4)] += offsets.reshape(-1)
+            values = np.asarray(batched(i, points.reshape((-1,) + args[i].shape), args), dtype=np.float64)
+            plain = np.asarray(function(*_replace(args, (i,), [points[0].reshape(args[i].shape)])), dtype=np.float64)
+            scale = max(float(np.max(np.abs(plain), initial=0.0)), np.finfo(np.float64).tiny)
+            if values.shape[1:] != plain.shape or not np.allclose(values[0], plain, rtol=0.0, atol=BATCH_AGREEMENT * scale):
+                return {}
+            fp1, fp2, fm1, fm2 = values.reshape((4, js.size) + plain.shape)
+            for k, (j, h) in enumerate(mine):
+                size = max(float(np.max(np.abs(v), initial=0.0)) for v in (f0, fp1[k], fp2[k], fm1[k], fm2[k]))
+                right = (-3 * f0 + 4 * fp1[k] - fp2[k]) / (2 * h)
+                left = (3 * f0 - 4 * fm1[k] + fm2[k]) / (2 * h)
+                found[(position, j)] = (left, right, 64 * np.finfo(np.float64).eps * size / h, None)
+    except Exception:
+        return {}
+    return found
+
+
 def examine_kinks(kind: str, function, args: tuple, wrt: tuple, probe) -> Examination:
     """Kinks of f at args, and the finite-difference steps that keep clear of kinks nearby.
 
@@ -658,8 +694,9 @@ def examine_kinks(kind: str, function, args: tuple, wrt: tuple, probe) -> Examin
     try:
         with np.errstate(all="ignore"):
             f0 = np.asarray(function(*args), dtype=np.float64)
+            batched = _batched_quotients(function, args, wrt, directions, f0) if kind != "jvp" else {}
             for label, g, h, column in directions:
-                left, right, rounding, _ = _one_sided(g, h, f0)
+                left, right, rounding, _ = batched[column] if column in batched else _one_sided(g, h, f0)
                 if not (np.all(np.isfinite(left)) and np.all(np.isfinite(right))):
                     return Examination(None)
                 quotients.append((label, g, h, left, right, rounding, column))
