@@ -3,9 +3,12 @@
 Finite differences use ``scipy.differentiate``: a central stencil of order 8 (the nine
 points x, x ± h, x ± h/2, x ± h/4, x ± h/8, truncation error O(h⁸)); each iteration divides
 the step by ``step_factor`` (2 by default), reusing most points, and the error estimate is
-the change between successive iterates, |df − df_last|. There is no Richardson
-extrapolation (scipy's source lists it as a possible improvement). The primal is evaluated in
-float64, one point at a time. The complex step, for holomorphic primals, computes
+the change between successive iterates, |df − df_last|; the iterations stop once every
+entry has converged relative to its block (``CONVERGED``) or reached the rounding floor
+(``ROUNDING_LIMITED``). There is no Richardson extrapolation (scipy's source lists it as a
+possible improvement). The primal is evaluated in float64, one point at a time (numpy code:
+framework-free), or, for a torch- or JAX-native primal, on many points per call through its
+framework's vmap (``_ValueScale``); a vjp's differences are those of uᵀf. The complex step, for holomorphic primals, computes
 f'(x)·t = Im f(x + i h t) / h with h = 1e-20: no subtraction, so no cancellation.
 """
 

@@ -36,10 +36,11 @@ for (MIN_BLOCKS to DEFAULT_BLOCKS, the autodiff checks first). The result says w
 and why (``Plan.note``); ``strategy="dense" | "projected"`` forces one, and ``probes=k``
 fixes the number of block probes.
 
-Measured (benchmarks/results/vs_gradcheck.md): the choice keeps a check within twice
-gradcheck's default mode from n = 10³ on; at n = 10² the floor MIN_BUDGET rules (gradcheck
-takes 0.1 s there), and where only gradcheck's fast mode is feasible (milliseconds) the
-floor rules too.
+Measured (benchmarks/results/vs_gradcheck.md, quiet): from n = 10³ on a check takes 0.02–1.3×
+gradcheck's default mode; at n = 10² 1.6–3.8× with every backend (JAX's tracing and
+compilation, about 25 ms per reference, is most of it) and 0.7–1.8× with backends=("torch",
+"fd"); where only gradcheck's fast mode is feasible (milliseconds), the MIN_BUDGET floor
+rules: 16–31×. The custom layers of benchmarks/results/layer_study.md: 2.6× gradcheck (median).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from .registry import SECOND_ORDER_KINDS, Identity
 STRATEGIES = ("auto", "dense", "projected")
 MIN_BUDGET = 0.5  # seconds: below this, dense checks run whatever gradcheck would take
 GRADCHECK_FEASIBLE = 10.0  # seconds of gradcheck's default mode above which only its fast mode is a fair yardstick
-FD_EVALUATIONS = 15  # points per input, dense first-order finite differences: 11 scipy, and its bookkeeping (measured at n = 100 to 1000)
+FD_EVALUATIONS = 15  # points per input, dense first-order finite differences: 11 scipy, and its bookkeeping (measured 12–16 at n = 100 to 1000)
 BATCH_PROBE = 16  # points in the batch timed for t_p
 FD2_EVALUATIONS = 20  # calls of f per pair of inputs, scipy.differentiate.hessian
 HVP_EVALUATIONS = 16  # calls of f per input, oracles.hvp_by_differences
