@@ -178,3 +178,17 @@ def test_the_kink_examination_of_a_torch_function_is_batched_and_keeps_its_verdi
     assert any("valid subgradient" in n and "input 4" in n for n in passed.notes), passed.notes
     failed = verify.check(relu_sum, wrong, x, kind="gradient", backends=("fd",), strategy="dense")
     assert not failed.passed and "away from the kink of f" in failed.message(), failed.message()
+
+
+def test_writes_are_compared_bit_for_bit_so_a_signed_zero_written_counts():
+    """The write trap compares the bytes (a memcmp, cheap on the many calls of a check): −0.0
+    written over 0.0 is a write, which a comparison of values could not see."""
+
+    def flips_zero_sign(x):
+        x[x == 0.0] = -0.0  # equal as values, not as bits
+        return np.cos(x)
+
+    x = np.array([0.0, 0.5, -1.0])
+    result = verify.check(lambda x: np.sum(np.sin(x)), flips_zero_sign, x, kind="gradient")
+    assert not result.passed
+    assert all(c.reason.startswith("derivative writes into argument 0 (x)") for c in result.checks), [c.reason for c in result.checks]
