@@ -207,3 +207,13 @@ def test_block_probes_call_a_jvp_once_per_block_and_catch_a_wrong_one():
     assert len(calls) == 2 * (1 + 1 + 4)  # the two dense pairs and 4 blocks, each call run twice (nondeterminism)
     wrong = verify.check(tanh, lambda x, t: jvp(x, t, 1 + 1e-8), x, kind="jvp", backends=("torch",), strategy="projected", probes=4)
     assert not wrong.passed and all(not c.passed for c in wrong.checks), wrong.message()
+
+
+def test_a_batched_f_makes_dense_finite_differences_affordable_and_the_note_says_so():
+    """A framework-native f evaluated through vmap costs t_p per point, not t_f per call:
+    dense finite differences that one call per point could not afford fit the budget."""
+    looped = strategy.decide("vjp", 2000, 2000, t_f=1e-4, t_g=3e-4, frameworks=ALL)
+    batched = strategy.decide("vjp", 2000, 2000, t_f=1e-4, t_g=3e-4, frameworks=ALL, t_p=2e-6)
+    assert looped.fd == "projected" and batched.fd == "dense"
+    assert batched.predicted["fd dense"] == strategy.FD_EVALUATIONS * 2000 * 2e-6
+    assert "one point of a batched call 2 µs" in batched.note and "batched" not in looped.note

@@ -113,8 +113,11 @@ class _ValueScale:
     def __init__(self, g, x0, f0, batch=None, contract=None):
         self.g, self.x0, self.batch = g, x0, batch
         self.u = None if contract is None else np.asarray(contract, dtype=np.float64).reshape(-1)
-        self.f0, size = self._reduce(np.asarray(f0, dtype=np.float64).reshape(1, -1))
-        self.f0, self.size0 = (self.f0[0], size[0]) if self.u is not None else (np.asarray(f0, dtype=np.float64), np.abs(f0))
+        f0 = np.asarray(f0, dtype=np.float64)
+        if self.u is None:
+            self.f0, self.size0 = f0, np.abs(f0)
+        else:
+            (self.f0,), (self.size0,) = self._reduce(f0.reshape(1, -1))
         self.trusted = False
         self.reset()
 
@@ -635,6 +638,8 @@ def _batched_quotients(function, args: tuple, wrt: tuple, directions, f0) -> dic
             if not mine:
                 continue
             x0 = args[i].reshape(-1)
+            if 4 * len(mine) * (x0.size + np.size(f0)) > BATCH_ENTRIES:  # too large for one batch: one call per point
+                return {}
             js = np.array([j for j, _ in mine])
             hs = np.array([h for _, h in mine])
             offsets = np.stack([hs, 2 * hs, -hs, -2 * hs])  # (4, n): fp1, fp2, fm1, fm2
