@@ -123,3 +123,27 @@ def test_profile_reports_the_parts_that_ran(monkeypatch, capsys):
 def test_profile_is_refused_where_nothing_runs(capsys):
     assert cli.main(["--list", "--profile"]) == cli.EXIT_USAGE
     assert "--profile has no effect" in capsys.readouterr().err
+
+
+RECORD_JOBS = """
+import json, sys
+from verify import cli, parallel
+seen = []
+real = parallel.run_all
+def run_all(items, run_one, jobs, init=None):
+    seen.append(jobs)
+    return real(items, run_one, jobs, init)
+parallel.run_all = run_all
+code = cli.main(sys.argv[1:])
+print(json.dumps({"code": code, "jobs": seen}))
+"""
+
+
+def test_a_cli_run_uses_the_worker_processes_even_after_asking_whether_torch_imports():
+    """Whether the claim's torch can be imported is asked (and torch imported) before the
+    run: that import starts no thread, and used to send every run to one process."""
+    proc = subprocess.run([sys.executable, "-c", RECORD_JOBS, "-q", *FEW], cwd=ROOT, capture_output=True, text=True,
+                          env=_env(CALCULUS_FOR_ML_JOBS="2"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    outcome = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert outcome == {"code": 0, "jobs": [2]}, outcome

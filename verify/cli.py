@@ -296,6 +296,9 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from . import parallel
+
+    parallel.note_start()  # before any question to JAX or torch imports them
     try:
         return _run(args)
     except UsageError as exc:
@@ -313,6 +316,8 @@ def main(argv=None) -> int:
         print(f"python -m verify: internal error: {type(exc).__name__}: {text[0] if text else ''} "
               "(a bug; VERIFY_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        parallel.note_end()
 
 
 def _validate(args) -> None:

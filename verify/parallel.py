@@ -28,6 +28,20 @@ import sys
 JOBS_VARIABLE = "CALCULUS_FOR_ML_JOBS"
 
 _STATE: dict = {}
+_IMPORTED_BEFORE: dict = {}
+
+
+def note_start() -> None:
+    """Called by the CLI before it imports anything of JAX or torch (asking whether they can
+    be imported imports them, and starts no thread): whether this process had imported
+    them before the run, which is what decides whether forking is safe. Without this
+    note, a run in which the CLI had itself asked whether torch imports ran in one process."""
+    _IMPORTED_BEFORE["frameworks"] = any(name in sys.modules for name in ("jax", "torch"))
+
+
+def note_end() -> None:
+    """The run is over: the next one (a test's, in this process) notes its own start."""
+    _IMPORTED_BEFORE.clear()
 
 
 def cores() -> int:
@@ -51,7 +65,7 @@ def jobs_for(n_entries: int) -> int:
         jobs = cores()
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1  # the workers must inherit the registry: without fork, run in this process
-    if any(name in sys.modules for name in ("jax", "torch")):
+    if _IMPORTED_BEFORE.get("frameworks", any(name in sys.modules for name in ("jax", "torch"))):
         return 1  # not safe to fork (see above)
     return max(1, min(jobs, n_entries))
 
