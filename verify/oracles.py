@@ -97,6 +97,14 @@ rows) differs by O(1); rounding differs by far less, but by more than ε where f
 batch, shows in the differences' own error estimate."""
 
 
+def _batch_agrees(row, plain) -> bool:
+    """Whether a batched evaluation's value at a point agrees with a plain call there
+    (``BATCH_AGREEMENT``)."""
+    row, plain = np.asarray(row, dtype=np.float64).reshape(-1), np.asarray(plain, dtype=np.float64).reshape(-1)
+    scale = max(float(np.max(np.abs(plain), initial=0.0)), np.finfo(np.float64).tiny)
+    return row.shape == plain.shape and bool(np.allclose(row, plain, rtol=0.0, atol=BATCH_AGREEMENT * scale, equal_nan=True))
+
+
 class _ValueScale:
     """g at the points of the differences, each x0 moved along one coordinate, recording
     max |g| per coordinate, shaped out + (m,): the size of the values whose rounding the
@@ -177,11 +185,7 @@ class _ValueScale:
                 points[np.arange(rows_j.size), rows_j] = grid[rows_j, rows_k]
                 values = np.asarray(self.batch(points), dtype=np.float64).reshape(rows_j.size, -1)
                 if not self.trusted:
-                    plain = np.asarray(self.g(points[0]), dtype=np.float64).reshape(-1)
-                    if values.shape[1] != plain.size:
-                        raise ValueError("the batched result has another shape")
-                    scale = max(float(np.max(np.abs(plain), initial=0.0)), np.finfo(np.float64).tiny)
-                    if not np.allclose(values[0], plain, rtol=0.0, atol=BATCH_AGREEMENT * scale, equal_nan=True):
+                    if not _batch_agrees(values[0], self.g(points[0])):
                         raise ValueError("the batched evaluation disagrees with a plain call")
                     self.trusted = True
                 values, sizes = self._reduce(values)
@@ -648,8 +652,7 @@ def _batched_quotients(function, args: tuple, wrt: tuple, directions, f0) -> dic
             points[rows, np.tile(js, 4)] += offsets.reshape(-1)
             values = np.asarray(batched(i, points.reshape((-1,) + args[i].shape), args), dtype=np.float64)
             plain = np.asarray(function(*_replace(args, (i,), [points[0].reshape(args[i].shape)])), dtype=np.float64)
-            scale = max(float(np.max(np.abs(plain), initial=0.0)), np.finfo(np.float64).tiny)
-            if values.shape[1:] != plain.shape or not np.allclose(values[0], plain, rtol=0.0, atol=BATCH_AGREEMENT * scale):
+            if values.shape[1:] != plain.shape or not _batch_agrees(values[0], plain):
                 return {}
             fp1, fp2, fm1, fm2 = values.reshape((4, js.size) + plain.shape)
             for k, (j, h) in enumerate(mine):

@@ -162,7 +162,9 @@ def time_batched_point(primal, entry: Identity, args: tuple) -> float | None:
         i = entry.wrt_tuple[0]
         x = np.asarray(args[i], dtype=np.float64)
         stack = np.repeat(x[None], BATCH_PROBE, axis=0)
-        full = tuple(np.asarray(a, dtype=np.float64) if np.issubdtype(np.asarray(a).dtype, np.floating) else a for a in args)
+        from .oracles import is_real_float
+
+        full = tuple(np.asarray(a, dtype=np.float64) if is_real_float(a) else a for a in args)  # as the differences call it
         batched(i, stack, full)
         return max(_seconds(batched, i, stack, full), 1e-9) / BATCH_PROBE
     except Exception:
