@@ -24,9 +24,7 @@ Writes DIR/power.md and DIR/power.json (default benchmarks/results).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -34,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.projection import chain_energy, chain_energy_gradient, check_grads, gradcheck
+from benchmarks.timing import run_and_write
 
 SIZES = (10**3, 10**4, 10**5, 10**6)
 SEEDS = 20
@@ -169,16 +168,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     sizes, seeds = ((10**3, 10**4), 5) if args.quick else (SIZES, SEEDS)
-    load_before = os.getloadavg()[0]
-    start = time.perf_counter()
-    rows = run(sizes, seeds)
-    seconds = time.perf_counter() - start
-    load = (load_before, os.getloadavg()[0])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "power.md").write_text(report(rows, seconds, load))
-    (out / "power.json").write_text(json.dumps({"rows": rows, "seconds": seconds, "load": load, "machine": platform.platform()}, indent=1))
-    print((out / "power.md").read_text())
+    run_and_write(args.out, "power", lambda: run(sizes, seeds), report)
 
 
 if __name__ == "__main__":

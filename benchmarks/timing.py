@@ -173,3 +173,23 @@ def judge(low: tuple[float, float], high: tuple[float, float], factor: float = 1
     if low_min > factor * high_median:
         return "no"
     return "inconclusive"
+
+
+def run_and_write(out_dir, name: str, run, report) -> None:
+    """``rows = run()``, timed with the 1-minute load average before and after; writes
+    OUT_DIR/NAME.md (``report(rows, seconds, load)``) and OUT_DIR/NAME.json, and prints the
+    markdown: the skeleton of the custom-check benchmarks (power.py, vs_gradcheck.py)."""
+    import json
+    import platform
+    from pathlib import Path
+
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    rows = run()
+    seconds = time.perf_counter() - start
+    load = (load_before, os.getloadavg()[0])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.md").write_text(report(rows, seconds, load))
+    (out / f"{name}.json").write_text(json.dumps({"rows": rows, "seconds": seconds, "load": load, "machine": platform.platform()}, indent=1))
+    print((out / f"{name}.md").read_text())

@@ -24,15 +24,15 @@ Writes DIR/vs_gradcheck.md and DIR/vs_gradcheck.json (default benchmarks/results
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 from array_api_compat import array_namespace
+
+from benchmarks.timing import run_and_write
 
 SIZES = (10**2, 10**3, 10**4)
 KINDS = ("gradient", "vjp", "hessian", "hvp")
@@ -225,16 +225,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     args = parser.parse_args(argv)
     sizes, rounds = ((10**2, 10**3), 2) if args.quick else (SIZES, ROUNDS)
-    load_before = os.getloadavg()[0]
-    start = time.perf_counter()
-    rows = run(sizes, rounds)
-    seconds = time.perf_counter() - start
-    load = (load_before, os.getloadavg()[0])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "vs_gradcheck.md").write_text(report(rows, seconds, load, rounds))
-    (out / "vs_gradcheck.json").write_text(json.dumps({"rows": rows, "seconds": seconds, "load": load, "machine": platform.platform()}, indent=1))
-    print((out / "vs_gradcheck.md").read_text())
+    run_and_write(args.out, "vs_gradcheck", lambda: run(sizes, rounds), lambda rows, seconds, load: report(rows, seconds, load, rounds))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import tolerances
 from .diagnose import PROJECTED
+from .frameworks import of_wrt
 from .linalg import diagonal_jacobian
 from .registry import PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Claim, Identity, UsageError
 from .results import BadInput, CheckResult, EntryResult, failure_lines, one_line as _one_line, raised_at as _at  # noqa: F401
@@ -330,12 +331,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None):
         fixed = list(backends._tensors(args))
         reference_of = backends.torch_func_reference
 
-    def fw(*w):
-        full = list(fixed)
-        for i, value in zip(wrt, w):
-            full[i] = value
-        return function(*full)
-
+    fw = of_wrt(function, fixed, wrt)
     w = tuple(args[i] for i in wrt)
     if spec.id == "torch.tape":
         value, method = backends.torch_tape_reference(kind, fw, w, probe)

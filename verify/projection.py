@@ -99,6 +99,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import tolerances
+from .frameworks import of_wrt
 from .linalg import contract_jvp
 from .registry import SECOND_ORDER_KINDS, Identity, UsageError
 from .tolerances import ComparisonError, relative_error, tolerance
@@ -358,14 +359,7 @@ def _closure(entry: Identity, fixed):
 
 def _closure_of(function, wrt: tuple, fixed):
     """f as a function of the wrt arguments only, the others fixed."""
-
-    def fw(*w):
-        full = list(fixed)
-        for i, value in zip(wrt, w):
-            full[i] = value
-        return function(*full)
-
-    return fw
+    return of_wrt(function, fixed, wrt)
 
 
 def _forward(jv, p: Probe):

@@ -26,6 +26,7 @@ try:
 
     from . import backends  # noqa: F401  (enables JAX x64 before any JAX array exists)
     from .engine import entry_rng, run_entry
+    from .frameworks import of_wrt
 except ImportError as _missing:  # python -m verify.sensitivity outside the project's environment
     if __name__ != "__main__":
         raise
@@ -80,11 +81,7 @@ def torch_gradcheck_catches(entry, derivative, args, i, fast_mode: bool) -> bool
     import torch
 
     fixed = [torch.from_numpy(a.copy()) for a in args]
-
-    def f_of(x):
-        full = list(fixed)
-        full[i] = x
-        return entry.function(*full)
+    f_of = of_wrt(entry.function, fixed, (i,))
 
     def gradient_of(x):
         hand_args = list(args)
@@ -103,11 +100,7 @@ def jax_check_grads_catches(entry, derivative, args, i, mode: str) -> bool:
     from jax.test_util import check_grads
 
     fixed = [jnp.asarray(a) for a in args]
-
-    def f_of(x):
-        full = list(fixed)
-        full[i] = x
-        return entry.function(*full)
+    f_of = of_wrt(entry.function, fixed, (i,))
 
     def hand(x):
         hand_args = list(args)

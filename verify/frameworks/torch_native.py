@@ -176,12 +176,7 @@ class TorchAdapter(Adapter):
 
         def batch(i, stack, leaves):
             fixed = [to_tensor(np.array(leaf, copy=True)) if isinstance(leaf, np.ndarray) else leaf for leaf in leaves]
-
-            def one(value):
-                full = list(fixed)
-                full[i] = value
-                return flat(*full)
-
+            one = of_wrt(flat, fixed, (i,))
             with torch.no_grad(), _forward_only():
                 return to_numpy(torch.func.vmap(one)(to_tensor(np.ascontiguousarray(stack))))
 
