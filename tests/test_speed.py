@@ -103,6 +103,9 @@ def test_a_finite_difference_run_imports_neither_jax_nor_torch(tmp_path):
 
 
 def test_profile_reports_the_parts_that_ran(monkeypatch, capsys):
+    from verify import backends
+
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})  # traces kept from earlier tests in this process would compile nothing
     code, out = _in_process(["-q", "--profile", "power_rule", "softmax_jacobian"], monkeypatch, capsys)
     assert code == 0
     table = out[out.index("profile ("):]

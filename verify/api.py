@@ -29,6 +29,7 @@ import numpy as np
 import inspect
 import numbers
 import sys
+import time
 
 from .engine import FRAMEWORK_CHOICES, argument_names, describe_argument, run_entry
 from .results import EntryResult, VerificationError, failure_lines  # noqa: F401  (VerificationError: verify.VerificationError)
@@ -186,6 +187,8 @@ def runs_on(framework: str, function, args: tuple) -> bool:
 
     A numpy-only function either raises on a jax/torch array or quietly converts it
     with np.asarray and returns a numpy array: both mean autodiff cannot see through it.
+    For JAX the function is traced, not run (jax.eval_shape: np.asarray of a tracer
+    raises), and run eagerly only where tracing fails on a value (Python control flow).
     """
     from . import backends  # noqa: F401  (enables float64 in JAX first)
 
@@ -194,7 +197,13 @@ def runs_on(framework: str, function, args: tuple) -> bool:
             import jax
             import jax.numpy as jnp
 
-            return isinstance(function(*[jnp.asarray(a) for a in args]), jax.Array)
+            arrays = [jnp.asarray(a) for a in args]
+            try:
+                return all(isinstance(leaf, jax.ShapeDtypeStruct) for leaf in [jax.eval_shape(function, *arrays)])
+            except Exception as exc:
+                if not backends._tracing_error(jax, exc):
+                    return False
+            return isinstance(function(*arrays), jax.Array)
         import torch
 
         tensors = [torch.from_numpy(np.array(a, copy=True)) if isinstance(a, np.ndarray) else a for a in args]
@@ -379,8 +388,10 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
       ``result.strategy`` says which ran and why (a note too, unless everything ran dense),
       and a note states the detection power of the probes.
     projection: the older spelling: True is strategy="projected", False strategy="dense".
-    probes: the number of block probes per side where checks are projected (default 16;
-      fewer for finite differences when f is slow).
+    probes: the number of block probes per side where checks are projected. Default: none
+      where a reverse-mode check compares uᵀJ entrywise (every kind but jvp, with JAX or
+      torch), which already gives the dense check's single-entry power; else up to 16, as
+      many as the budget pays for.
     tolerance: a float for every oracle, or {oracle: value}; see verify/tolerances.py.
     raise_on_failure: raise VerificationError (an AssertionError) instead of returning a
       failed result.
@@ -426,14 +437,15 @@ def check(function, *args, kind: str | None = None, wrt=None, reference=None, na
         raise UsageError(f"backends must be among {FRAMEWORK_CHOICES}, not {unknown or chosen}")
     options = dict(name=name, tolerance=tolerance, tolerance_reason=tolerance_reason, holomorphic=holomorphic, seed=seed,
                    fd_step=fd_step, trials=int(trials), sample=sample, strategy=strategy, probes=probes)
-    if derivative is None or reference is not None or _needs_structure(function, example_args, wrt):
+    seen: dict = {}
+    if derivative is None or reference is not None or _needs_structure(function, example_args, wrt, seen):
         from .native import check_structured
 
         report = check_structured(function, derivative, example_args, kind=kind, wrt=wrt, reference=reference, dtype=dtype,
                                   chosen=chosen, backends_given=backends is not None, **options)
     else:
         report = _check_arrays(function, derivative, example_args, kind=kind, wrt=0 if wrt is None else wrt, dtype=dtype or "float64",
-                               chosen=chosen, backends=backends, **options)
+                               chosen=chosen, backends=backends, seen=seen, **options)
     if raise_on_failure:
         report.raise_for_failure()
     return report
@@ -457,9 +469,10 @@ def _is_custom_jvp(function) -> bool:
     return jax is not None and isinstance(function, jax.custom_jvp)
 
 
-def _needs_structure(function, example_args, wrt) -> bool:
+def _needs_structure(function, example_args, wrt, seen: dict | None = None) -> bool:
     """Whether the check goes through verify/native.py: a native function or array, a
-    structured argument, or wrt given as a path."""
+    structured argument, or wrt given as a path. The numpy value of f it computes on the
+    way is kept in ``seen["out"]`` (the plain path reuses it)."""
     from .structure import is_structured
 
     if _is_module(function) or _is_custom_jvp(function):
@@ -480,17 +493,28 @@ def _needs_structure(function, example_args, wrt) -> bool:
     items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
     if any(isinstance(w, str) and not w.isidentifier() for w in items):  # a path: "params.w", "params['w']"
         return True
-    try:  # a structured result (a tuple, a dict of arrays)
-        with np.errstate(all="ignore"):
-            out = function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in example_args])
+    copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in example_args]
+    try:  # a structured result (a tuple, a dict of arrays); with the engine's floating-point guard
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            started = time.perf_counter()
+            out = function(*copies)
+            seconds = time.perf_counter() - started
     except Exception:
-        return False
+        return False  # the engine calls f again and says why it fails
+    written = any(isinstance(a, np.ndarray) and (c.shape != a.shape or c.tobytes() != a.tobytes()) for a, c in zip(example_args, copies))
+    if seen is not None and not written and all(type(a) is np.ndarray for a in example_args):
+        # the engine's own call would see exactly these arrays (a write: it calls f again and names it)
+        seen["out"], seen["seconds"] = out, seconds
     return is_structured(out)
 
 
 def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolerance, tolerance_reason, holomorphic, seed, dtype,
-                  chosen, backends, fd_step, trials, sample, strategy, probes) -> CheckReport:
-    """verify.check for array-API code on plain arrays and a numpy derivative."""
+                  chosen, backends, fd_step, trials, sample, strategy, probes, seen=None) -> CheckReport:
+    """verify.check for array-API code on plain arrays and a numpy derivative; ``seen``: f at
+    the example arguments and its time where _needs_structure computed them (the engine
+    then calls f once less)."""
+    seen = seen or {}
+    out = seen.get("out")
     __tracebackhide__ = True
     wrt = normalize_wrt(wrt, function, len(example_args), kind)
     check_signature(derivative, kind, len(example_args), not isinstance(wrt, int))
@@ -518,12 +542,15 @@ def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolera
         if not chosen:
             chosen = ("fd",)
     try:
-        out_shape = None if kind not in ("vjp", "jacobian") else np.shape(np.asarray(function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])))
+        if out is None:
+            with np.errstate(all="ignore"):
+                out = function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+        out_shape = None if kind not in ("vjp", "jacobian") else np.shape(np.asarray(out))
     except Exception:
-        out_shape = None
+        out, out_shape = None, None
     notes.extend(adequacy_notes(function, args, wrt, out_shape))
     run_options = dict(seed=seed, frameworks=chosen, dtype=dtype, raise_usage=True, strategy=strategy, probes=probes)
-    result = run_entry(entry, args=args, **run_options)
+    result = run_entry(entry, args=args, primal_value=(seen["out"], seen["seconds"]) if "out" in seen else None, **run_options)
     if trials or sample is not None:  # more than the one point (verify/trials.py)
         from .trials import run_trials
 
@@ -531,24 +558,27 @@ def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolera
         notes.extend(run_trials(function, args, result, rerun, trials=trials or 3, seed=seed, sample=sample,
                                 names=argument_names(function, len(args))))
     notes.extend(result.notes)
-    notes.extend(projection_notes(entry, args, result))
+    notes.extend(projection_notes(entry, args, result, out))
     return CheckReport(result, notes, chosen)
 
 
-def projection_notes(entry, args: tuple, result: EntryResult) -> list[str]:
+def projection_notes(entry, args: tuple, result: EntryResult, out=None) -> list[str]:
     """What a projected check adds to its notes: which checks ran on ⟨u, J v⟩ probes, and
-    the detection power of those probes (verify/projection.py's power_note)."""
+    the detection power of those probes (verify/projection.py's power_note); ``out``: f
+    at ``args`` where known (else computed here, for m)."""
     projected = [c for c in result.checks if c.mode.endswith("projected")]
     if not projected:
         return []
     from .projection import PROBES, power_note, sizes
 
-    pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}"
-    notes = [f"checked on random projections ⟨u, J v⟩ ({pairs} and block probes per mode) instead of the full Jacobian: "
+    counts = {c.check: int(c.method.split(" block probes")[0].rsplit(" ", 1)[-1]) for c in projected if " block probes" in c.method}
+    pairs = f"{PROBES} pair{'s' if PROBES > 1 else ''}" + (" and block probes" if counts else "")
+    notes = [f"checked on random projections ⟨u, J v⟩ ({pairs} per mode) instead of the full Jacobian: "
              + ", ".join(c.check for c in projected)]
     try:
-        n, m = sizes(entry, args, entry.function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]))
-        counts = {c.check: int(c.method.split(" block probes")[0].rsplit(" ", 1)[-1]) for c in projected if " block probes" in c.method}
+        if out is None:
+            out = entry.function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+        n, m = sizes(entry, args, out)
         fd_blocks = counts.get("fd", 0)
         blocks = max([v for k, v in counts.items() if k != "fd"], default=0)
         power = power_note(entry.kind, n, m, blocks, fd_blocks, {c.oracle: c.tolerance for c in projected if c.tolerance},

@@ -304,9 +304,10 @@ def _unwrap_single(entry: Identity, ref):
     return ref
 
 
-def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None):
+def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None, out=None):
     """(value, method, oracle error estimate, warning); ``near``: the kink examination
-    (oracles.examine_kinks), whose steps the finite differences keep to, or None."""
+    (oracles.examine_kinks), whose steps the finite differences keep to, or None; ``out``:
+    f at ``args`` where known (JAX compares its reused traces with it)."""
     from . import backends
 
     wrt = entry.wrt_tuple
@@ -321,22 +322,14 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None):
         return result.value, result.method, result.error_estimate, result.warning
     function = entry.reference if spec.target == "reference" else entry.function
     if spec.framework == "jax":
-        import jax.numpy as jnp
-
-        fixed = [jnp.asarray(a) for a in args]
-        reference_of = backends.jax_reference
-    else:
-        import torch
-
-        fixed = list(backends._tensors(args))
-        reference_of = backends.torch_func_reference
-
-    fw = of_wrt(function, fixed, wrt)
+        value, method = backends.jax_reference(kind, spec.mode, function, args, wrt, probe, out if spec.target != "reference" else None)
+        return value, method, None, ""
+    fw = of_wrt(function, list(backends._tensors(args)), wrt)
     w = tuple(args[i] for i in wrt)
     if spec.id == "torch.tape":
         value, method = backends.torch_tape_reference(kind, fw, w, probe)
     else:
-        value, method = reference_of(kind, spec.mode, fw, w, probe)
+        value, method = backends.torch_func_reference(kind, spec.mode, fw, w, probe)
     return value, method, None, ""
 
 
@@ -409,7 +402,7 @@ def _kink_words(where) -> str:
 
 def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dtype: str, trial: int = 0, projection="auto",
               notes: list | None = None, raise_usage: bool = False, strategy: str | None = None, probes: int | None = None,
-              plans: list | None = None) -> list[CheckResult]:
+              plans: list | None = None, primal_value=None) -> list[CheckResult]:
     """Every check of ``specs`` on one set of inputs (projected above a size: verify/projection.py).
 
     The primal and the derivative are called on fresh copies of the inputs every time
@@ -421,7 +414,10 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
     ``strategy`` None: projected above a size (``projection``: verify/projection.py); else
     "auto", "dense" or "projected", planned by predicted cost (verify/strategy.py), the
     plan appended to ``plans`` and its note to ``notes`` unless "auto" chose dense for
-    everything; ``probes`` fixes the number of block probes."""
+    everything; ``probes`` fixes the number of block probes. ``primal_value``: (f(args),
+    seconds) from a call the caller made on copies of the same arrays (no write, no
+    floating-point error), used instead of a first call where the dtype leaves them as
+    they are."""
     notes = [] if notes is None else notes
     primal = Guarded(entry.function)
     derivative = Guarded(entry.derivative, repeat=True)
@@ -442,11 +438,15 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
     try:
         args = tuple(np.asarray(a) for a in args)
         _validate_inputs(entry, args)
+        uncast = args
         args = cast_args(args, dtype)
-        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            started = time.perf_counter()
-            out = primal(*args)
-            primal_seconds = time.perf_counter() - started
+        if primal_value is not None and all(a.dtype == c.dtype for a, c in zip(uncast, args)):
+            out, primal_seconds = primal_value
+        else:
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                started = time.perf_counter()
+                out = primal(*args)
+                primal_seconds = time.perf_counter() - started
         _validate_output(entry, args, out)
         from .projection import run_projected, use_projection
 
@@ -549,7 +549,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         ref = None
         try:
             found = None
-            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe)
+            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe, out=out)
             ref = _unwrap_single(entry, ref)
             if spec.id == "fd" and (not _clean_pass(hand, ref, estimate, warning, tol) or kink_suspected()):
                 # central differences average a kink's sides, at the input or within a step of
@@ -629,7 +629,7 @@ def _term_sizes(entry: Identity, specs, args: tuple, out, probe, current: CheckS
             signs = np.random.default_rng(0)
             at = [tolerances.perturbed((args, probe), signs, eta, d) for d in (1.0, -1.0)]
             with np.errstate(all="ignore"):
-                base = ref if spec.id == current.id else _unwrap_single(entry, _reference(entry, spec, args, probe)[0])
+                base = ref if spec.id == current.id else _unwrap_single(entry, _reference(entry, spec, args, probe, out=out)[0])
                 plus, minus = (_unwrap_single(entry, _reference(entry, spec, a, p)[0]) for a, p in at)
             change = tolerances.change_term_sizes(base, plus, minus, eta)
         except Exception:
@@ -683,9 +683,10 @@ def _worse(a: CheckResult, b: CheckResult) -> CheckResult:
 
 def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHOICES, dtype: str = "float64", args=None, projection="auto",
               raise_usage: bool = False, exclude=(), reference_frameworks=(), strategy: str | None = None,
-              probes: int | None = None) -> EntryResult:
+              probes: int | None = None, primal_value=None) -> EntryResult:
     """Run every generated check of an Identity (or the measurements of a Claim); ``exclude``
-    and ``reference_frameworks`` go to check_specs, ``strategy`` and ``probes`` to run_trial."""
+    and ``reference_frameworks`` go to check_specs, ``strategy`` and ``probes`` to run_trial,
+    and ``primal_value`` (f at ``args`` and its seconds, already computed) to the first trial."""
     start = time.perf_counter()
     result = EntryResult(entry.name, entry.chapter, entry.statement, entry.kind, entry.derivation)
     worst: dict[str, CheckResult] = {}
@@ -708,7 +709,8 @@ def run_entry(entry, *, seed: int = 0, trials: int = 1, frameworks=FRAMEWORK_CHO
                 ]
             else:
                 trial_results = run_trial(entry, tuple(trial_args), rng, check_specs(entry, frameworks, exclude, reference_frameworks), dtype, trial,
-                                          projection, notes=result.notes, raise_usage=raise_usage, strategy=strategy, probes=probes, plans=plans)
+                                          projection, notes=result.notes, raise_usage=raise_usage, strategy=strategy, probes=probes, plans=plans,
+                                          primal_value=primal_value if trial == 0 and args is not None else None)
         for r in trial_results:
             worst[r.check] = _worse(worst[r.check], r) if r.check in worst else r
     result.checks = list(worst.values())

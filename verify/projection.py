@@ -172,6 +172,9 @@ def power_note(kind: str, n: int, m: int, blocks: int, fd_blocks: int, tolerance
         single, every = block_power(tolerances[oracle], n, m, count, p)
         parts.append(f"{label} ({count} block probes): one entry off by ≥ {single:.1e} × the rms entry of J, or every entry by a "
                      f"relative ≥ {every:.1e}, is caught with probability ≥ {p:.2f}")
+    if parts and blocks < 1 and fd_blocks < 1 and (forward or "fd" in checks) and kind != "jvp" and reverse:
+        parts.append("forward mode and finite differences compare one random probe each, no block probes: the entrywise "
+                     "comparison already gives that power (probes=k adds k block probes to every side)")
     return "detection power: " + "; ".join(parts) if parts else ""
 
 

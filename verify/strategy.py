@@ -3,9 +3,11 @@
 A dense check builds whole Jacobians (or Hessians); a projected one compares ⟨u, J v⟩ on a
 few probes (verify/projection.py). Their costs differ by orders of magnitude, and which
 is affordable depends on the function, not only on n: ``plan`` times the primal (t_f: the
-fastest of a few numpy calls, with the engine's copying guard) and, where torch can run
-the function, one torch reverse pass (t_g: the faster of two after a first; else
-t_g = 3 t_f), then predicts, for n differentiated inputs and m outputs:
+faster of the engine's own call and one more, with the copying guard; a few more where a
+call takes under a millisecond) and, where torch can run the function, one torch reverse
+pass (t_g: the second after a first; else t_g = 3 t_f), then predicts, for n
+differentiated inputs and m outputs (a forced strategy times nothing more: t_f is the
+engine's call, t_g = 3 t_f, and they only feed the note):
 
 - dense autodiff, per framework: n forward passes (jacfwd) and m reverse passes (jacrev),
   batched, at 3 (t_f − CALL_OVERHEAD) each (the arithmetic, not the call); 1 pass where the
@@ -31,10 +33,14 @@ that is at most GRADCHECK_FEASIBLE seconds, else twice its fast mode (2 t_g), an
 below MIN_BUDGET: the fixed costs of five checks in two frameworks (tracing, copies,
 dispatch) are about that much whatever n is. The autodiff checks run dense when their
 predicted time fits the budget, then the finite differences when theirs fits what is left;
-what does not fit is projected, with as many block probes as the rest of the budget pays
-for (MIN_BLOCKS to DEFAULT_BLOCKS, the autodiff checks first). The result says which ran
-and why (``Plan.note``); ``strategy="dense" | "projected"`` forces one, and ``probes=k``
-fixes the number of block probes.
+what does not fit is projected. Block probes (verify/projection.py) run only where no
+reverse-mode autodiff check compares uᵀJ entrywise (a jvp, or a layer whose own backward
+is the derivative under test): the entrywise comparison already gives a projected check
+the dense check's single-entry power at the cost of one pass, and blocks would only
+multiply the forward passes and the finite differences. Where they run, as many as the
+rest of the budget pays for (MIN_BLOCKS to DEFAULT_BLOCKS, the autodiff checks first).
+The result says which ran and why (``Plan.note``); ``strategy="dense" | "projected"``
+forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
 Measured (benchmarks/results/vs_gradcheck.md, quiet): from n = 10³ on a check takes 0.02–1.3×
 gradcheck's default mode; at n = 10² 1.6–3.8× with every backend (JAX's tracing and
@@ -107,19 +113,25 @@ def _seconds(call, *args) -> float:
     return time.perf_counter() - start
 
 
+QUICK_CALL = 1e-3  # seconds: calls faster than this are timed a few more times (their noise is their size)
+
+
 def time_primal(primal, args: tuple, first: float | None = None) -> float:
-    """t_f: the fastest of a few calls (two if a call takes 10 ms or more)."""
+    """t_f: the faster of ``first`` (the engine's own call) and one more call, and of up
+    to three more where a call takes under QUICK_CALL (the timing costs at most one call
+    of f, or 3 ms)."""
     best = _seconds(primal, *args) if first is None else first
     best = min(best, _seconds(primal, *args))  # the first call may have paid for imports and caches
     for _ in range(3):
-        if best >= 0.01:
+        if best >= QUICK_CALL:
             break
         best = min(best, _seconds(primal, *args))
     return max(best, 1e-7)
 
 
 def time_reverse(entry: Identity, args: tuple, out) -> float | None:
-    """t_g: one torch reverse pass of f (the second of two calls), or None where torch cannot run it."""
+    """t_g: one torch reverse pass of f (the second call; the faster of the second and
+    third under QUICK_CALL), or None where torch cannot run it."""
     try:
         import torch
 
@@ -138,7 +150,10 @@ def time_reverse(entry: Identity, args: tuple, out) -> float | None:
                 torch.autograd.grad(value, leaves, grad_outputs=torch.ones_like(value), allow_unused=True)
 
         once()
-        return max(min(_seconds(once), _seconds(once)), 1e-7)
+        best = _seconds(once)
+        if best < QUICK_CALL:
+            best = min(best, _seconds(once))
+        return max(best, 1e-7)
     except Exception:
         return None
 
@@ -221,18 +236,34 @@ def plan(entry: Identity, args: tuple, out, specs, strategy: str = "auto", probe
 
     n, m = sizes(entry, args, out)
     frameworks = {s.framework for s in specs}
-    t_f = time_primal(primal or entry.function, args, primal_seconds)
-    t_g = time_reverse(entry, args, out) if "torch" in frameworks else None
-    t_p = time_batched_point(primal or entry.function, entry, args) if "fd" in frameworks and strategy == "auto" else None
-    return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes, t_p)
+    if strategy != "auto":  # forced: the timings only feed the note's predictions; no extra call pays for them
+        t_f = max(primal_seconds, 1e-7) if primal_seconds is not None else time_primal(primal or entry.function, args)
+        t_g = t_p = None
+    else:
+        t_f = time_primal(primal or entry.function, args, primal_seconds)
+        t_g = time_reverse(entry, args, out) if "torch" in frameworks else None
+        t_p = time_batched_point(primal or entry.function, entry, args) if "fd" in frameworks else None
+    return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes, t_p, entrywise=compares_entrywise(entry.kind, specs))
+
+
+def compares_entrywise(kind: str, specs) -> bool:
+    """Whether a reverse-mode autodiff check compares the whole uᵀJ entrywise when projected
+    (every kind but jvp; verify/projection.py, "Entrywise reverse mode"): its single-entry
+    power is then the dense check's, and block probes add none."""
+    return kind != "jvp" and any(s.id in ("jax.rev", "torch.rev", "torch.tape") for s in specs)
 
 
 def decide(kind: str, n: int, m: int, t_f: float, t_g: float | None, frameworks: set, strategy: str = "auto",
-           probes: int | None = None, t_p: float | None = None) -> Plan:
-    """Which parts run dense, how many block probes, and the note that says why (module docstring)."""
+           probes: int | None = None, t_p: float | None = None, entrywise: bool | None = None) -> Plan:
+    """Which parts run dense, how many block probes, and the note that says why (module
+    docstring). ``entrywise``: a reverse-mode autodiff check compares uᵀJ entrywise
+    (compares_entrywise; default: kind is not jvp and JAX or torch runs), and then no
+    block probes run unless ``probes`` asks for them."""
     measured_g = t_g is not None
     t_g = t_g if measured_g else FORWARD_WORK * t_f
-    blocks = DEFAULT_BLOCKS if probes is None else int(probes)
+    if entrywise is None:
+        entrywise = kind != "jvp" and bool(set(frameworks) & {"jax", "torch"})
+    blocks = (0 if entrywise else DEFAULT_BLOCKS) if probes is None else int(probes)
     costs = predict(kind, n, m, t_f, t_g, frameworks, blocks, blocks, t_p=t_p)
     feasible = costs["gradcheck"] <= GRADCHECK_FEASIBLE
     yardstick = "default mode" if feasible else "fast mode"
@@ -248,7 +279,7 @@ def decide(kind: str, n: int, m: int, t_f: float, t_g: float | None, frameworks:
         spent = costs["autodiff dense"] if autodiff == "dense" else costs["autodiff projected"]
         fd = "dense" if spent + costs["fd dense"] <= budget else "projected"
     fd_blocks = blocks
-    if probes is None and strategy == "auto" and "projected" in (autodiff, fd):
+    if probes is None and strategy == "auto" and "projected" in (autodiff, fd) and not entrywise:
         # as many block probes as the budget pays for: autodiff first, then finite differences
         def total(b, fb):
             c = predict(kind, n, m, t_f, t_g, frameworks, b, fb, t_p=t_p)
