@@ -193,3 +193,80 @@ def test_writes_are_compared_bit_for_bit_so_a_signed_zero_written_counts():
     result = verify.check(lambda x: np.sum(np.sin(x)), flips_zero_sign, x, kind="gradient")
     assert not result.passed
     assert all(c.reason.startswith("derivative writes into argument 0 (x)") for c in result.checks), [c.reason for c in result.checks]
+
+
+# --------------------------------------------------------------------------------------
+# JAX's references: traced once per function, kind and mode, and never stale
+# --------------------------------------------------------------------------------------
+
+
+def _softplus_dot(x, w):
+    xp = jnp if not isinstance(x, np.ndarray) else np
+    return xp.sum(xp.logaddexp(0.0, x) * w)
+
+
+def _gradient(x, w):
+    return w / (1 + np.exp(-x))
+
+
+def test_jax_references_are_compiled_once_and_reused_at_new_points(monkeypatch):
+    """Every argument is a jit argument: a second check of the same function at another
+    point (a trial, the next call) reuses the compiled executables; a wrong gradient is
+    still caught by them."""
+    from verify import backends
+
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})
+    x, w = RNG.standard_normal(6), RNG.standard_normal(6)
+    first = verify.check(_softplus_dot, _gradient, x, w, kind="gradient", backends=("jax",))
+    assert first.passed, first.message()
+    kept = dict(backends._JAX_REFERENCES)
+    assert kept and all(v is not None for v in kept.values())
+    again = verify.check(_softplus_dot, _gradient, RNG.standard_normal(6), RNG.standard_normal(6), kind="gradient", backends=("jax",))
+    assert again.passed and backends._JAX_REFERENCES.keys() == kept.keys()
+    assert all(backends._JAX_REFERENCES[k] is kept[k] for k in kept)  # the same executables: nothing compiled again
+    wrong = verify.check(_softplus_dot, lambda x, w: _gradient(x, w) * (1 + 1e-6), x, w, kind="gradient", backends=("jax",))
+    assert not wrong.passed and all(backends._JAX_REFERENCES[k] is kept[k] for k in kept)
+    assert "max relative error 1.00e-06 > tolerance" in wrong.message(), wrong.message()
+
+
+def test_a_kept_trace_of_a_function_whose_global_changed_is_traced_again(monkeypatch):
+    """A trace keeps the values of the globals f read when traced: an executable is reused
+    only when the new trace's jaxpr and constants are those it was compiled from, so the
+    reference follows the global (a kept stale executable would fail the right derivative)."""
+    from verify import backends
+
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})
+    scale = {"now": 2.0}
+
+    def f(x):
+        xp = jnp if not isinstance(x, np.ndarray) else np
+        return xp.sum(xp.sin(x)) * scale["now"]
+
+    def gradient(x):
+        return np.cos(x) * scale["now"]
+
+    x = RNG.standard_normal(5)
+    assert verify.check(f, gradient, x, kind="gradient", backends=("jax",)).passed
+    scale["now"] = 3.0
+    after = verify.check(f, gradient, x, kind="gradient", backends=("jax",))
+    assert after.passed, after.message()
+    scale["now"] = 2.0
+    wrong = verify.check(f, lambda x: np.cos(x) * 3.0, x, kind="gradient", backends=("jax",))
+    assert not wrong.passed, wrong.message()
+
+
+def test_a_function_that_needs_a_concrete_argument_is_traced_with_it_as_a_constant(monkeypatch):
+    """int(k) of a traced k cannot be traced: JAX then takes the other arguments as
+    constants (one trace per call), and the check runs with its JAX references."""
+    from verify import backends
+
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})
+
+    def power(x, k):
+        return x ** int(k)
+
+    x = RNG.standard_normal(4)
+    report = verify.check(power, lambda x, k: 3 * x**2, x, np.array(3), kind="derivative", backends=("jax", "fd"))
+    assert report.passed and {c.check for c in report.checks} >= {"jax.fwd", "jax.rev"}, report.message()
+    wrong = verify.check(power, lambda x, k: 3 * x**2 * (1 + 1e-6), x, np.array(3), kind="derivative", backends=("jax",))
+    assert not wrong.passed and all(not c.passed for c in wrong.checks)

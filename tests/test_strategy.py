@@ -217,3 +217,23 @@ def test_a_batched_f_makes_dense_finite_differences_affordable_and_the_note_says
     assert looped.fd == "projected" and batched.fd == "dense"
     assert batched.predicted["fd dense"] == strategy.FD_EVALUATIONS * 2000 * 2e-6
     assert "one point of a batched call 2 µs" in batched.note and "batched" not in looped.note
+
+
+def test_block_probes_run_only_where_no_reverse_check_compares_entrywise():
+    """Reverse mode compares the whole uᵀJ entrywise (every kind but jvp): block probes
+    would add forward passes and finite differences but no power, so none run unless
+    probes= asks; a jvp, which no reverse check compares entrywise, keeps them. The
+    entrywise comparison alone still catches one entry off by 1e-6 among 25,600."""
+    gradient = strategy.decide("gradient", 10**6, 1, t_f=5e-3, t_g=2e-2, frameworks=ALL)
+    jvp = strategy.decide("jvp", 10**6, 10**6, t_f=5e-3, t_g=2e-2, frameworks=ALL)
+    fd_only = strategy.decide("gradient", 10**6, 1, t_f=5e-3, t_g=2e-2, frameworks={"fd"})
+    asked = strategy.decide("gradient", 10**6, 1, t_f=5e-3, t_g=2e-2, frameworks=ALL, probes=6)
+    assert gradient.strategy == "projected" and gradient.blocks == 0
+    assert jvp.blocks >= strategy.MIN_BLOCKS and fd_only.blocks >= strategy.MIN_BLOCKS and asked.blocks == 6
+    x, wrong = _single_entry_case()
+    report = verify.check(softplus_sum, wrong, x, kind="gradient", backends=("torch", "fd"), strategy="projected")
+    assert not report.passed and not any("block probes" in c.method for c in report.checks), [c.method for c in report.checks]
+    rev = next(c for c in report.checks if c.check == "torch.rev")
+    assert not rev.passed and "uᵀJ compared entrywise" in rev.method
+    right = verify.check(softplus_sum, sigmoid, x, kind="gradient", backends=("torch", "fd"), strategy="projected")
+    assert right.passed and any("no block probes" in n for n in right.notes), right.notes

@@ -304,10 +304,10 @@ def _unwrap_single(entry: Identity, ref):
     return ref
 
 
-def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None, out=None):
+def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None, jax_modes: tuple = ()):
     """(value, method, oracle error estimate, warning); ``near``: the kink examination
-    (oracles.examine_kinks), whose steps the finite differences keep to, or None; ``out``:
-    f at ``args`` where known (JAX compares its reused traces with it)."""
+    (oracles.examine_kinks), whose steps the finite differences keep to, or None;
+    ``jax_modes``: every JAX mode checked at this point (computed in one jitted call)."""
     from . import backends
 
     wrt = entry.wrt_tuple
@@ -322,7 +322,7 @@ def _reference(entry: Identity, spec: CheckSpec, args: tuple, probe, near=None, 
         return result.value, result.method, result.error_estimate, result.warning
     function = entry.reference if spec.target == "reference" else entry.function
     if spec.framework == "jax":
-        value, method = backends.jax_reference(kind, spec.mode, function, args, wrt, probe, out if spec.target != "reference" else None)
+        value, method = backends.jax_reference(kind, spec.mode, function, args, wrt, probe, jax_modes if spec.target != "reference" else ())
         return value, method, None, ""
     fw = of_wrt(function, list(backends._tensors(args)), wrt)
     w = tuple(args[i] for i in wrt)
@@ -539,9 +539,10 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         input: from an autodiff reference where one runs, else from this check's own."""
         if not term_cache:
             preferred = [s for s in specs if s.oracle == "autodiff"] or [spec]
-            term_cache.append(_term_sizes(guarded, preferred, args, out, probe, spec, ref, dtype))
+            term_cache.append(_term_sizes(guarded, preferred, args, out, probe, spec, ref, dtype, jax_modes))
         return term_cache[0]
 
+    jax_modes = tuple(s.mode for s in specs if s.framework == "jax" and s.target != "reference")  # computed in one jitted call
     results = []
     for spec in specs:
         tol = tolerance(spec.oracle, dtype, entry.tolerance)
@@ -549,7 +550,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
         ref = None
         try:
             found = None
-            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe, out=out)
+            ref, result.method, estimate, warning = _reference(guarded, spec, args, probe, jax_modes=jax_modes)
             ref = _unwrap_single(entry, ref)
             if spec.id == "fd" and (not _clean_pass(hand, ref, estimate, warning, tol) or kink_suspected()):
                 # central differences average a kink's sides, at the input or within a step of
@@ -617,7 +618,7 @@ def run_trial(entry: Identity, args: tuple, rng: np.random.Generator, specs, dty
     return finish(results)
 
 
-def _term_sizes(entry: Identity, specs, args: tuple, out, probe, current: CheckSpec, ref, dtype: str):
+def _term_sizes(entry: Identity, specs, args: tuple, out, probe, current: CheckSpec, ref, dtype: str, jax_modes: tuple = ()):
     """T per block, the larger of (1) the change of a reference when every input is
     perturbed by a relative ±η (tolerances.change_term_sizes) and (2) the size the values
     of f give a derivative (tolerances.value_term_sizes). A reference that cannot be
@@ -629,8 +630,8 @@ def _term_sizes(entry: Identity, specs, args: tuple, out, probe, current: CheckS
             signs = np.random.default_rng(0)
             at = [tolerances.perturbed((args, probe), signs, eta, d) for d in (1.0, -1.0)]
             with np.errstate(all="ignore"):
-                base = ref if spec.id == current.id else _unwrap_single(entry, _reference(entry, spec, args, probe, out=out)[0])
-                plus, minus = (_unwrap_single(entry, _reference(entry, spec, a, p)[0]) for a, p in at)
+                base = ref if spec.id == current.id else _unwrap_single(entry, _reference(entry, spec, args, probe, jax_modes=jax_modes)[0])
+                plus, minus = (_unwrap_single(entry, _reference(entry, spec, a, p, jax_modes=jax_modes)[0]) for a, p in at)
             change = tolerances.change_term_sizes(base, plus, minus, eta)
         except Exception:
             continue
