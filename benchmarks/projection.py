@@ -230,10 +230,11 @@ def markdown(rows: list[dict], repeats: int, load: dict | None = None) -> str:
         f"{platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs, torch.set_num_threads(1) for every tool."
         + load_text,
         "",
-        "Each verify configuration runs one probe pair per mode (verify/projection.py): the hand-coded gradient once, "
-        "one forward-mode and one reverse-mode pass per framework, and for `fd` central differences along v at h and h/2 "
-        "(four evaluations of f in numpy, Richardson-extrapolated, tolerance 1e-7). gradcheck fast_mode makes one reverse pass "
-        "and one two-point difference in torch, with rtol 1e-3.",
+        "Each verify configuration runs one probe pair per mode and no block probes (verify/projection.py; the reverse-mode "
+        "checks compare the whole gradient entrywise): f once in numpy, the hand-coded gradient once (run twice on copies: "
+        "the nondeterminism verdict), one forward-mode and one reverse-mode pass per framework (JAX's two in one jitted call), "
+        "and for `fd` central differences along v at h and h/2 (four evaluations of f in numpy, Richardson-extrapolated, "
+        "tolerance 1e-7). gradcheck fast_mode makes one reverse pass and one two-point difference in torch, with rtol 1e-3.",
         "",
         "## Wall time of one check of the right gradient (seconds)",
         "",
