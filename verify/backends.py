@@ -253,7 +253,7 @@ def _signature(tree) -> tuple:
     return (str(structure), tuple((np.shape(a), str(getattr(a, "dtype", type(a))), bool(getattr(a, "weak_type", False))) for a in leaves))
 
 
-_LAST_BATCH: list = []  # [(function, kind, modes, wrt, args, probe), {mode: (reference, method)}]: the last batch computed
+_LAST_BATCH: list = [None]  # [((function, kind, modes, wrt, args, probe), {mode: (reference, method)})]: the last batch computed
 
 
 def jax_reference(kind: str, mode: str, function, args: tuple, wrt: tuple, probe, modes: tuple = ()) -> tuple[object, str]:
@@ -267,8 +267,9 @@ def jax_reference(kind: str, mode: str, function, args: tuple, wrt: tuple, probe
     is computed alone and reports its own error. See jax_batch for the caching."""
     modes = tuple(dict.fromkeys(modes)) if mode in modes and len(set(modes)) > 1 else (mode,)
     if len(modes) > 1:
-        if _LAST_BATCH and _LAST_BATCH[0][:4] == (function, kind, modes, tuple(wrt)) and _LAST_BATCH[0][4] is args and _LAST_BATCH[0][5] is probe:
-            return _LAST_BATCH[1][mode]
+        last = _LAST_BATCH[0]  # read once: another thread may replace it
+        if last is not None and last[0][:4] == (function, kind, modes, tuple(wrt)) and last[0][4] is args and last[0][5] is probe:
+            return last[1][mode]
         try:
             batch = jax_batch(kind, modes, function, args, wrt, probe)
         except ComparisonError:
@@ -276,7 +277,7 @@ def jax_reference(kind: str, mode: str, function, args: tuple, wrt: tuple, probe
         except Exception:
             batch = None
         if batch is not None:
-            _LAST_BATCH[:] = [(function, kind, modes, tuple(wrt), args, probe), batch]
+            _LAST_BATCH[0] = ((function, kind, modes, tuple(wrt), args, probe), batch)
             return batch[mode]
     return jax_batch(kind, (mode,), function, args, wrt, probe)[mode]
 
