@@ -42,11 +42,12 @@ rest of the budget pays for (MIN_BLOCKS to DEFAULT_BLOCKS, the autodiff checks f
 The result says which ran and why (``Plan.note``); ``strategy="dense" | "projected"``
 forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
-Measured (benchmarks/results/vs_gradcheck.md, quiet): from n = 10³ on a check takes 0.02–1.3×
-gradcheck's default mode; at n = 10² 1.6–3.8× with every backend (JAX's tracing and
-compilation, about 25 ms per reference, is most of it) and 0.7–1.8× with backends=("torch",
-"fd"); where only gradcheck's fast mode is feasible (milliseconds), the MIN_BUDGET floor
-rules: 16–31×. The custom layers of benchmarks/results/layer_study.md: 2.6× gradcheck (median).
+Measured (benchmarks/results/vs_gradcheck.md, quiet): at n = 10² a check takes 1.1–2.3×
+gradcheck's default mode with every backend, 0.5–1.5× with backends=("torch", "fd"); from
+n = 10³ on 0.004–1.2×; where only gradcheck's fast mode is feasible (milliseconds; the
+MIN_BUDGET floor then rules the dense-or-projected choice, not the cost), 2.8× for a vjp
+and 9.1× for an HVP at n = 10⁴ (JAX traces its nested passes at every check). The custom
+layers of benchmarks/results/layer_study.md: 2.7× gradcheck (median).
 """
 
 from __future__ import annotations
