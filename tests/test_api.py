@@ -212,3 +212,29 @@ def test_argument_mistakes_are_usage_errors_raised_before_any_check():
         verify.check(energy, lambda x, A: x, x, A, kind="hvp")
     assert calls == []
     assert issubclass(verify.UsageError, ValueError)
+
+
+def test_the_primal_value_is_reused_only_from_a_clean_call():
+    """verify.check calls f once to see whether its result is structured and hands that
+    value to the engine: only when the call wrote nothing and raised no floating-point
+    error. A structured result is still seen behind an overflow, and a write is still named."""
+    from verify.api import _needs_structure
+
+    def overflowing_dict(x):
+        return {"big": np.exp(x * 1e3), "x": x}
+
+    seen: dict = {}
+    assert _needs_structure(overflowing_dict, (np.array([1.0, 2.0]),), 0, seen) and "out" not in seen
+
+    def writes(x):
+        x[0] = 0.0
+        return np.sum(x**2)
+
+    seen = {}
+    assert not _needs_structure(writes, (np.array([1.0, 2.0]),), 0, seen) and "out" not in seen
+    report = verify.check(writes, lambda x: 2 * x, np.array([1.0, 2.0]), kind="gradient", backends=("fd",))
+    assert not report.passed and "primal writes into argument 0 (x)" in report.message(), report.message()
+
+    seen = {}
+    x = np.array([1.0, 2.0])
+    assert not _needs_structure(lambda x: np.sum(x**2), (x,), 0, seen) and seen["out"] == 5.0

@@ -499,6 +499,12 @@ def _needs_structure(function, example_args, wrt, seen: dict | None = None) -> b
             started = time.perf_counter()
             out = function(*copies)
             seconds = time.perf_counter() - started
+    except FloatingPointError:  # the engine names it; whether the result is structured is asked without the guard
+        try:
+            with np.errstate(all="ignore"):
+                return is_structured(function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in example_args]))
+        except Exception:
+            return False
     except Exception:
         return False  # the engine calls f again and says why it fails
     written = any(isinstance(a, np.ndarray) and (c.shape != a.shape or c.tobytes() != a.tobytes()) for a, c in zip(example_args, copies))
