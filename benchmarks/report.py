@@ -355,6 +355,8 @@ def machine_lines(machine: dict, wall_s: float | None) -> list[str]:
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"- device option: {machine.get('device_option')}; quick: {machine.get('quick')}",
     ]
+    if machine.get("gpu"):
+        lines.insert(1, f"- GPU: {machine['gpu']}")
     if wall_s is not None:
         lines.append(f"- wall time of the benchmark run: {wall_s:.1f} s")
     return lines

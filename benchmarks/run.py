@@ -167,6 +167,7 @@ def machine_info(device: str, quick: bool) -> dict:
         "release": platform.release(), "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(), "jax_devices": [str(d) for d in jax.devices()],
         "torch_cuda": torch.cuda.is_available(), "device_option": device, "quick": quick,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default (all cores)"),
         "threads": thread_settings(),
