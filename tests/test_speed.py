@@ -150,3 +150,14 @@ def test_a_cli_run_uses_the_worker_processes_even_after_asking_whether_torch_imp
     assert proc.returncode == 0, proc.stderr
     outcome = json.loads(proc.stdout.strip().splitlines()[-1])
     assert outcome == {"code": 0, "jobs": [2]}, outcome
+
+
+def test_profile_times_the_imports_in_a_fresh_process():
+    """The imports are timed where they happen: asking which frameworks import imports
+    them, and a profile that started after that question showed 0.00 s for each."""
+    run = _verify(["-q", "--profile", "--backend", "torch", "power_rule"], CALCULUS_FOR_ML_JOBS="1")
+    assert run.returncode == 0, run.stderr
+    rows = {line.split("  ")[1].strip(): float(line.split()[-4]) for line in run.stdout.splitlines()
+            if line.startswith("  import")}
+    assert set(rows) == {"import torch", "import torch._dynamo (torch.func's reverse mode)", "import scipy (finite differences)"}, rows
+    assert rows["import torch"] > 0.05, rows  # torch takes a second or more to import in a fresh process

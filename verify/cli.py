@@ -422,6 +422,12 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
 
     to_json_stdout = args.json == "-"
     out = sys.stderr if to_json_stdout else sys.stdout
+    profile = None
+    if args.profile:
+        from . import profile as profiling
+
+        profile = profiling.install()
+        profiling.import_backends(frameworks)  # timed here: asking which frameworks import imports them
     checks, frameworks, missing, missing_note = _available(args, checks, frameworks)
     if missing_note:
         print(f"note: {missing_note}", file=out, flush=True)
@@ -444,18 +450,11 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
     if not args.quiet and not args.show:
         print(report.header(width), file=out, flush=True)
-    profile = None
-    if args.profile:
-        from . import profile as profiling
-
-        profile = profiling.install()
 
     def init():
-        """Import the frameworks the run uses (timed with --profile): before the workers
-        are forked, so that they are imported once, not once per worker."""
-        if profile is not None:
-            profiling.import_backends(frameworks)
-        elif jobs > 1:
+        """Import the frameworks the run uses (timed above with --profile): before the
+        workers are forked, so that they are imported once, not once per worker."""
+        if jobs > 1:
             backends.preload(frameworks)
 
     def run_one(entry):

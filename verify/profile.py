@@ -1,7 +1,8 @@
 """``python -m verify --profile``: where a run's time went.
 
 The profile times, in every process that runs entries:
-- the imports of JAX, torch and scipy (made up front, each timed by itself),
+- the imports of JAX, torch and scipy (made up front, each timed by itself), and of
+  torch._dynamo, which torch.func's reverse transforms import on their first call,
 - every check by its backend (JAX, torch.func, the torch.autograd tape, the finite
   differences, the complex step), by wrapping the engine's reference call,
 - within the JAX checks, the tracing, the lowering to MLIR and the XLA compilation (or
@@ -22,6 +23,7 @@ from collections import defaultdict
 ROWS = (
     ("import jax", "import jax"),
     ("import torch", "import torch"),
+    ("import torch._dynamo", "import torch._dynamo (torch.func's reverse mode)"),
     ("import scipy", "import scipy (finite differences)"),
     ("jax", "JAX checks (jax fwd, jax rev)"),
     ("jax trace", "  of which tracing to jaxprs"),
@@ -115,20 +117,26 @@ def import_backends(frameworks) -> None:
     profile = _ACTIVE
     if profile is None:
         return
+    from . import backends
+
     start = time.perf_counter()
     import scipy.differentiate  # noqa: F401
 
     profile.add("import scipy", time.perf_counter() - start)
     if "torch" in frameworks:
         start = time.perf_counter()
-        from . import backends
+        if not backends.unavailable(("torch",)):  # imports it (a failure is remembered for the run's note)
+            profile.add("import torch", time.perf_counter() - start)
+            # torch.func's reverse transforms import torch._dynamo on their first call (1–2 s):
+            # timed here, where it would otherwise count as the first torch.func check's time
+            start = time.perf_counter()
+            import torch._dynamo  # noqa: F401
 
-        backends._torch()
-        profile.add("import torch", time.perf_counter() - start)
+            profile.add("import torch._dynamo", time.perf_counter() - start)
     if "jax" in frameworks:
         start = time.perf_counter()
-        from . import backends
-
+        if backends.unavailable(("jax",)):
+            return
         jax = backends._jax()
         import jax.numpy  # noqa: F401
 
