@@ -255,6 +255,86 @@ def test_a_kept_trace_of_a_function_whose_global_changed_is_traced_again(monkeyp
     assert not wrong.passed, wrong.message()
 
 
+def _traces_of(monkeypatch, f, check_args, kind: str, times: int) -> list[tuple[int, bool]]:
+    """How many times f's Python body runs under JAX (its traces) in each of ``times``
+    checks of JAX alone, and whether each passed."""
+    from verify import backends
+
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})
+    counts = []
+    for _ in range(times):
+        before = f.traced
+        report = verify.check(f, *check_args, kind=kind, backends=("jax",))
+        counts.append((f.traced - before, report.passed))
+    return counts
+
+
+def test_a_check_seen_twice_is_guarded_by_fs_own_trace(monkeypatch):
+    """Once the same derivatives have been traced twice, f's own trace (one run of its
+    body, not the several of jvp-of-grad) guards the kept executable: a global f reads
+    that changes after that is still seen, and the reference follows it."""
+    scale = {"now": 2.0}
+
+    def f(x):
+        if not isinstance(x, np.ndarray):
+            f.traced += 1
+        xp = jnp if not isinstance(x, np.ndarray) else np
+        return xp.sum(xp.logaddexp(0.0, x)) * scale["now"]  # logaddexp: a custom_jvp that JAX wrote
+
+    f.traced = 0
+
+    def hvp(x, v):
+        s = 1 / (1 + np.exp(-x))
+        return scale["now"] * s * (1 - s) * v
+
+    x = RNG.standard_normal(7)
+    counts = _traces_of(monkeypatch, f, (hvp, x), "hvp", 4)
+    assert all(passed for _, passed in counts), counts
+    first, second, third, fourth = (n for n, _ in counts)
+    assert third == fourth == 1 and second > 1, counts  # the fast guard: f traced once
+    scale["now"] = 3.0  # read by the primal: its trace changes, and the derivatives are traced again
+    after = verify.check(f, hvp, x, kind="hvp", backends=("jax",))
+    assert after.passed, after.message()
+    stale = verify.check(f, lambda x, v: hvp(x, v) * 2.0 / 3.0, x, kind="hvp", backends=("jax",))
+    assert not stale.passed and "jax" in stale.message(), stale.message()
+
+
+def test_a_rule_of_the_users_own_keeps_the_full_guard(monkeypatch):
+    """A custom_jvp rule written by the user can read a global f's own trace does not show:
+    such a function is always guarded by the trace of its derivatives, so a changed rule
+    is followed (a stale executable would pass the derivative the old rule gave)."""
+    rule = {"scale": 1.0}
+
+    @jax.custom_jvp
+    def soft(x):
+        return jnp.logaddexp(0.0, x)
+
+    @soft.defjvp
+    def soft_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return soft(x), rule["scale"] * jax.nn.sigmoid(x) * t
+
+    def f(x):
+        if not isinstance(x, np.ndarray):
+            f.traced += 1
+            return jnp.sum(soft(x))
+        return np.sum(np.logaddexp(0.0, x))
+
+    f.traced = 0
+
+    def gradient(x):
+        return 1 / (1 + np.exp(-x))
+
+    x = RNG.standard_normal(6)
+    counts = _traces_of(monkeypatch, f, (gradient, x), "gradient", 4)
+    assert all(passed for _, passed in counts), counts
+    assert all(n > 1 for n, _ in counts[1:]), counts  # never the primal's trace alone
+    rule["scale"] = 2.0  # the JAX reference now follows the changed (wrong) rule
+    changed = verify.check(f, gradient, x, kind="gradient", backends=("jax",))
+    assert not changed.passed, changed.message()
+    assert "max relative error" in changed.message(), changed.message()
+
+
 def test_a_function_that_needs_a_concrete_argument_is_traced_with_it_as_a_constant(monkeypatch):
     """int(k) of a traced k cannot be traced: JAX then takes the other arguments as
     constants (one trace per call), and the check runs with its JAX references."""
