@@ -5,8 +5,10 @@ against this checkout, measured side by side in one run.
 
 The reference commit's code is checked out in a temporary git worktree (or ``--base``
 names one) and run with this checkout's Python, each side from its own folder so that it
-imports its own code. Each round runs, alternating which side goes first:
-- cold: ``python -m verify -q`` with an empty JAX compilation cache
+imports its own code, on the identities both registries have (the reference's whole
+registry where the new one keeps it: the same checks on both sides). Each round runs,
+alternating which side goes first:
+- cold: ``python -m verify -q NAME...`` with an empty JAX compilation cache
   (CALCULUS_FOR_ML_JAX_CACHE pointing at a new temporary folder),
 - warm: the same command again on that now filled cache.
 The medians, the spread (min and max) and the ratios new/old of the medians go to
@@ -70,10 +72,16 @@ def timed(cmd, cwd, env) -> tuple[float, float, subprocess.CompletedProcess]:
     return seconds, os.getloadavg()[0], proc
 
 
-def verify_round(side: str, code: Path, samples: dict, loads: list) -> None:
+def identity_names(code: Path) -> list[str]:
+    """The identities and claims a checkout's registry declares, in its order."""
+    proc = subprocess.run([PY, "-m", "verify", "--list"], cwd=code, env=_env(), capture_output=True, text=True, check=True)
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def verify_round(side: str, code: Path, samples: dict, loads: list, names: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix=f"jax-cache-{side}-") as cache:
         for phase in ("cold", "warm"):
-            seconds, load, proc = timed([PY, "-m", "verify", "-q"], code, _env(cache))
+            seconds, load, proc = timed([PY, "-m", "verify", "-q", *names], code, _env(cache))
             samples[f"{side} {phase}"].append(seconds)
             samples[f"{side} {phase} cpu"].append(proc.cpu_seconds)
             loads.append(load)
@@ -89,6 +97,25 @@ def same_report() -> dict:
             timed([PY, "-m", "verify", "-q", "--json", str(path)], ROOT, _env(str(Path(tmp) / "cache"), jobs))
             paths[label] = path.read_bytes()
         return {"identical": paths["workers"] == paths["one process"], "bytes": len(paths["workers"])}
+
+
+def same_verdicts(base: Path, names: list[str]) -> dict:
+    """Both sides' JSON reports on the same identities: how many identities and checks each
+    ran, whether every (identity, check) has the same verdict, and how many errors are equal."""
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = {}
+        for side, code in (("old", base), ("new", ROOT)):
+            path = Path(tmp) / f"{side}.json"
+            timed([PY, "-m", "verify", "-q", "--json", str(path), *names], code, _env(str(Path(tmp) / f"cache-{side}")))
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            reports[side] = {(c["identity"], c["check"]): c for e in doc["identities"] for c in e["checks"]}
+    old, new = reports["old"], reports["new"]
+    shared = old.keys() & new.keys()
+    return {
+        "identities": len(names), "checks": {"old": len(old), "new": len(new), "both": len(shared)},
+        "same_verdicts": sum(old[k]["passed"] == new[k]["passed"] for k in shared),
+        "same_errors": sum(old[k]["error"] == new[k]["error"] for k in shared),
+    }
 
 
 def stats(values: list[float]) -> dict:
@@ -129,16 +156,22 @@ def main(argv=None) -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=base, capture_output=True, text=True).stdout.strip()
     new_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     try:
+        new_names = identity_names(ROOT)
+        old_names = set(identity_names(base))
+        names = [n for n in new_names if n in old_names]  # the reference's whole registry, where this one keeps it
+        print(f"{len(names)} identities and claims in both registries ({len(new_names) - len(names)} only in the new one, not run)", flush=True)
         samples = {f"{s} {p}{c}": [] for s in ("old", "new") for p in ("cold", "warm") for c in ("", " cpu")}
         loads = [os.getloadavg()[0]]
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", flush=True)
             order = [("old", base), ("new", ROOT)]
             for side, code in (order if r % 2 == 0 else order[::-1]):
-                verify_round(side, code, samples, loads)
+                verify_round(side, code, samples, loads, names)
         verify = {k: stats(v) for k, v in samples.items()}
         ratios = {phase: ratio(verify[f"new {phase}"], verify[f"old {phase}"]) for phase in ("cold", "warm", "cold cpu", "warm cpu")}
         report = same_report()
+        verdicts = same_verdicts(base, names)
+        verdicts["only_new"] = [n for n in new_names if n not in old_names]
         suites = None
         if args.pytest:
             common = sorted(test_files(base) & test_files(ROOT))
@@ -165,7 +198,7 @@ def main(argv=None) -> int:
     doc = {
         "old": commit, "new": new_commit, "rounds": args.rounds, "python": platform.python_version(),
         "cores": os.cpu_count(), "load_average_1min": {"min": min(loads), "median": statistics.median(loads), "max": max(loads)},
-        "verify": verify, "ratios": ratios, "same_report_in_one_process": report, "pytest": suites,
+        "verify": verify, "ratios": ratios, "same_report_in_one_process": report, "same_checks": verdicts, "pytest": suites,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "speed.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
@@ -182,7 +215,8 @@ def markdown(doc: dict) -> str:
         f"Written by `python benchmarks/speed.py`: commit {doc['old']} (old) against {doc['new']} (new), "
         f"{doc['rounds']} interleaved rounds on a {doc['cores']}-core machine (Python {doc['python']}). "
         "Each round runs `python -m verify -q` cold (an empty JAX compilation cache) and then warm (the cache the cold run filled), "
-        "alternating which side goes first. Every identity and every check: the new code checks more identities than the old one.",
+        "alternating which side goes first. Both sides run the same identities: every one the old registry has "
+        "(the new code's additions are left out, so that both run the same checks).",
         "",
         (f"The machine was shared while this ran: its 1-minute load average was {load['min']:.2f} to {load['max']:.2f} "
          f"(median {load['median']:.2f}) on {doc['cores']} cores, so the runs competed for the cores and the spread below is wide."
@@ -210,6 +244,16 @@ def markdown(doc: dict) -> str:
         got = r[phase]["median"]
         lines.append(f"- {phase}: {got:.2f}× against a goal of ≤ {goal}×: {'met' if got <= goal else 'missed'}.")
     same = doc["same_report_in_one_process"]
+    checks = doc.get("same_checks")
+    if checks:
+        c = checks["checks"]
+        lines += [
+            "",
+            f"Both sides ran the same {checks['identities']} identities and claims ({c['old']} checks old, {c['new']} new, "
+            f"{c['both']} in both): {checks['same_verdicts']} of the {c['both']} have the same verdict, and "
+            f"{checks['same_errors']} the same error to the last bit. Left out, only in the new registry: "
+            f"{', '.join(checks['only_new']) or 'none'}.",
+        ]
     lines += [
         "",
         f"The new code's JSON report over worker processes and in one process (`CALCULUS_FOR_ML_JOBS=1`): "
