@@ -197,7 +197,8 @@ def report(rows, seconds: float, load: tuple, rounds: int) -> str:
         f"the whole run took {seconds:.0f} s). Ratios from the same rounds move less than the times.",
         "",
         "The column `backends=(torch, fd)` is verify.check without JAX's references (the same strategy, torch's autodiff in both "
-        "modes and finite differences): JAX's tracing and compilation, about 25 ms per reference, is the largest fixed cost of a small check.",
+        "modes and finite differences). JAX traces and compiles its references at a function's first check (the first-run column); "
+        "at each later check it traces f again, to see a changed global (f alone once the same derivatives were traced twice).",
         "",
         "| kind | n | gradcheck mode | verify.check s | gradcheck s | ratio | backends=(torch, fd) s | ratio | verify first run s | strategy chosen |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",

@@ -42,12 +42,14 @@ rest of the budget pays for (MIN_BLOCKS to DEFAULT_BLOCKS, the autodiff checks f
 The result says which ran and why (``Plan.note``); ``strategy="dense" | "projected"``
 forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
-Measured (benchmarks/results/vs_gradcheck.md, quiet): at n = 10² a check takes 1.1–2.3×
-gradcheck's default mode with every backend, 0.5–1.5× with backends=("torch", "fd"); from
-n = 10³ on 0.004–1.2×; where only gradcheck's fast mode is feasible (milliseconds; the
-MIN_BUDGET floor then rules the dense-or-projected choice, not the cost), 2.8× for a vjp
-and 9.1× for an HVP at n = 10⁴ (JAX traces its nested passes at every check). The custom
-layers of benchmarks/results/layer_study.md: 2.7× gradcheck (median).
+Measured (benchmarks/results/vs_gradcheck.md, shared machine): at n = 10² a check takes
+0.6–1.6× gradcheck's default mode with every backend, 0.55–1.5× with backends=("torch",
+"fd"); from n = 10³ on 0.003–1.3×; where only gradcheck's fast mode is feasible
+(milliseconds; the MIN_BUDGET floor then rules the dense-or-projected choice, not the
+cost), 2.8× for a vjp and 8.5× for an HVP at n = 10⁴ (1.5× and 4.3× without JAX; the HVP
+calls f 31 times, 0.4 ms each: 17 for the second-order finite differences, 7 in the
+frameworks' passes, 4 for the plan's timing, 3 to learn how f runs). The custom layers of
+benchmarks/results/layer_study.md: 2.6× gradcheck (median).
 """
 
 from __future__ import annotations
