@@ -195,6 +195,37 @@ def test_cached_jax_trace_is_reused_and_redone_when_a_global_changes():
         GLOBAL_SCALE["value"] = 2.0
 
 
+def test_a_derivative_rule_of_the_users_own_is_traced_at_every_projected_pass():
+    """f's value cannot show a change in a custom_jvp rule that reads a global: such a
+    function's projected JAX passes are guarded by the trace of its derivatives, so the
+    reference follows the changed rule (the cached pass would keep the old one)."""
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    rule = {"scale": 1.0}
+
+    @jax.custom_jvp
+    def soft(x):
+        return jnp.logaddexp(0.0, x)
+
+    @soft.defjvp
+    def soft_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return soft(x), rule["scale"] * jax.nn.sigmoid(x) * t
+
+    def f(x):
+        return jnp.sum(soft(x)) if not isinstance(x, np.ndarray) else np.sum(np.logaddexp(0.0, x))
+
+    def gradient(x):
+        return 1 / (1 + np.exp(-x))
+
+    x = np.random.default_rng(16).standard_normal(40)
+    check = lambda: verify.check(f, gradient, x, kind="gradient", projection=True, backends=("jax",))  # noqa: E731
+    assert check().passed and check().passed
+    rule["scale"] = 2.0
+    changed = check()
+    assert not changed.passed and all(not c.passed for c in changed.checks), changed.message()
+
+
 def test_untraceable_function_falls_back_to_eager_jax():
     def signed_square_sum(x, sign):  # a Python branch on a non-differentiated argument: no jit
         xp = array_namespace(x)

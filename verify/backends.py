@@ -284,6 +284,20 @@ def _self_contained(jax, jaxpr) -> bool:
     return walk(jaxpr)
 
 
+def written_outside_jax(function, args) -> bool:
+    """Whether f's JAX trace at ``args`` holds a derivative rule or a callback written outside
+    JAX (``_self_contained``): then neither f's trace nor its value shows a change in what
+    its derivatives compute. False where f cannot be traced with every argument traced."""
+    jax = _jax()
+    import jax.numpy as jnp
+
+    try:
+        closed = jax.jit(lambda a: function(*a)).trace(tuple(jnp.asarray(a) for a in args)).jaxpr
+    except Exception:
+        return False
+    return not _self_contained(jax, closed.jaxpr)
+
+
 def _primal_fingerprint(jax, function, jargs) -> str:
     """The fingerprint of f's own trace at these arguments (all traced), or "" where that
     trace does not determine f's derivatives (``_self_contained``) or cannot be made."""

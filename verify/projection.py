@@ -393,8 +393,9 @@ def _once_per_u(probes: list[Probe], pull_back, record: dict | None = None) -> l
     return values
 
 
-_JAX_TRANSFORMS: dict = {}  # (function, wrt, mode, shapes and dtypes) -> jitted transform or None (eager)
+_JAX_TRANSFORMS: dict = {}  # (function, wrt, mode, shapes and dtypes) -> jitted transform, None (eager) or _GUARDED
 _JAX_TRANSFORMS_KEPT = 64
+_GUARDED = "guarded"  # f holds a rule of its own: every pass through backends.jax_batch, which traces its derivatives each time
 
 
 def _jax_transform(function, wrt: tuple, forward: bool):
@@ -417,8 +418,13 @@ def _jax_pass(entry: Identity, forward: bool, args: tuple, out, direction):
 
     A cached trace keeps the values of any global the function read when it was traced.
     The pass also returns f(x), compared here with the engine's numpy f(x): a mismatch
-    (a global changed since) drops the trace and traces again."""
+    (a global changed since) drops the trace and traces again. That guard sees what moves
+    f's value; a derivative rule of the user's own (a custom_jvp or custom_vjp) or a
+    callback can change the derivatives alone, so such a function's passes go through
+    backends.jax_batch, which traces the derivatives at every pass (a few milliseconds)."""
     import jax
+
+    from . import backends
 
     user_function = getattr(entry.function, "__wrapped__", entry.function)  # the engine's copying wrapper is new per call
     key = (user_function, entry.wrt_tuple, forward, tuple((np.shape(a), np.asarray(a).dtype.str) for a in args))
@@ -426,8 +432,12 @@ def _jax_pass(entry: Identity, forward: bool, args: tuple, out, direction):
         if key not in _JAX_TRANSFORMS:
             while len(_JAX_TRANSFORMS) >= _JAX_TRANSFORMS_KEPT:
                 _JAX_TRANSFORMS.pop(next(iter(_JAX_TRANSFORMS)))
-            _JAX_TRANSFORMS[key] = jax.jit(_jax_transform(entry.function, entry.wrt_tuple, forward))
+            own_rules = backends.written_outside_jax(entry.function, args)
+            _JAX_TRANSFORMS[key] = _GUARDED if own_rules else jax.jit(_jax_transform(entry.function, entry.wrt_tuple, forward))
         jitted = _JAX_TRANSFORMS[key]
+        if jitted is _GUARDED:
+            kind, mode = ("jvp", "forward") if forward else ("vjp", "reverse")
+            return backends.jax_batch(kind, (mode,), entry.function, args, entry.wrt_tuple, direction)[mode][0]
         transform = _jax_transform(entry.function, entry.wrt_tuple, forward) if jitted is None else jitted
         try:
             primal, value = transform(args, direction)
