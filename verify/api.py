@@ -195,9 +195,8 @@ def runs_on(framework: str, function, args: tuple) -> bool:
     try:
         if framework == "jax":
             import jax
-            import jax.numpy as jnp
 
-            arrays = [jnp.asarray(a) for a in args]
+            arrays = [backends.as_jax(a) for a in args]
             try:
                 return all(isinstance(leaf, jax.ShapeDtypeStruct) for leaf in [jax.eval_shape(function, *arrays)])
             except Exception as exc:

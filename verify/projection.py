@@ -459,21 +459,22 @@ def _jax(entry: Identity, mode: str, args: tuple, out, probes: list[Probe], reco
     """jax.jvp / jax.vjp: jitted and cached per function and shape (first order), eager
     for a Hessian or HVP (jax.grad, then jax.jvp or jax.vjp)."""
     import jax
-    import jax.numpy as jnp
+
+    from .backends import as_jax
 
     forward = mode in ("forward", "forward-over-reverse")
     if entry.kind not in SECOND_ORDER_KINDS:
-        fixed = tuple(jnp.asarray(a) for a in args)
+        fixed = tuple(as_jax(a) for a in args)
         if forward:
-            return [_forward(_jax_pass(entry, True, fixed, out, tuple(jnp.asarray(t) for t in p.v)), p) for p in probes], "jax.jvp (forward mode, jitted)"
-        return _once_per_u(probes, lambda p: _jax_pass(entry, False, fixed, out, jnp.asarray(p.u)), record), "jax.vjp (jitted)"
-    fw = jax.grad(_closure(entry, [jnp.asarray(a) for a in args]))
-    w = (jnp.asarray(args[entry.wrt_tuple[0]]),)
+            return [_forward(_jax_pass(entry, True, fixed, out, tuple(as_jax(t) for t in p.v)), p) for p in probes], "jax.jvp (forward mode, jitted)"
+        return _once_per_u(probes, lambda p: _jax_pass(entry, False, fixed, out, as_jax(p.u)), record), "jax.vjp (jitted)"
+    fw = jax.grad(_closure(entry, [as_jax(a) for a in args]))
+    w = (as_jax(args[entry.wrt_tuple[0]]),)
     if forward:
-        return [_forward(jax.jvp(fw, w, tuple(jnp.asarray(t) for t in p.v))[1], p) for p in probes], "jax.grad, then jax.jvp (forward mode)"
+        return [_forward(jax.jvp(fw, w, tuple(as_jax(t) for t in p.v))[1], p) for p in probes], "jax.grad, then jax.jvp (forward mode)"
     def pull_back(p):
         _, pullback = jax.vjp(fw, *w)
-        return pullback(jnp.asarray(p.u))
+        return pullback(as_jax(p.u))
 
     return _once_per_u(probes, pull_back, record), "jax.grad, then jax.vjp"
 

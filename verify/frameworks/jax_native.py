@@ -108,10 +108,11 @@ class JaxAdapter(Adapter):
         return batch
 
     def to_native_tree(self, tree):
-        import jax.numpy as jnp
         import optree
 
-        return optree.tree_map(lambda a: jnp.asarray(a) if isinstance(a, np.ndarray) else a, tree, none_is_leaf=False)
+        from ..backends import as_jax
+
+        return optree.tree_map(lambda a: as_jax(a) if isinstance(a, np.ndarray) else a, tree, none_is_leaf=False)
 
     def from_native_tree(self, tree):
         import optree
@@ -120,25 +121,26 @@ class JaxAdapter(Adapter):
         return optree.tree_map(lambda a: np.asarray(a) if isinstance(a, jax.Array) else a, tree, none_is_leaf=False)
 
     def own_derivative(self, kind: str, run, wrt: tuple, multiple: bool):
+        from ..backends import as_jax
+
         jax = _jax()
-        import jax.numpy as jnp
 
         def derivative(*inputs):
             if kind in ("vjp", "jvp"):
                 *leaves, probe = inputs
             else:
                 leaves = list(inputs)
-            fixed = [jnp.asarray(leaf) for leaf in leaves]
+            fixed = [as_jax(leaf) for leaf in leaves]
             fw = of_wrt(run, fixed, wrt)
 
             w = tuple(fixed[i] for i in wrt)
             if kind == "jvp":
                 tangents = probe if multiple else (probe,)
-                return np.asarray(jax.jvp(fw, w, tuple(jnp.asarray(t) for t in tangents))[1])
+                return np.asarray(jax.jvp(fw, w, tuple(as_jax(t) for t in tangents))[1])
             argnums = tuple(range(len(w)))
             if kind == "vjp":
                 _, pullback = jax.vjp(fw, *w)
-                blocks = pullback(jnp.asarray(probe))
+                blocks = pullback(as_jax(probe))
             elif kind == "gradient":
                 blocks = jax.grad(fw, argnums=argnums)(*w)
             else:  # jacobian
@@ -164,11 +166,13 @@ class JaxAdapter(Adapter):
     def forward_problem(self, run, leaves, wrt) -> str:
         if self.rule == "custom_vjp":
             return "a custom_vjp function has no forward mode"
+        from ..backends import as_jax
+
         jax = _jax()
         import jax.numpy as jnp
 
         try:
-            fixed = [jnp.asarray(leaf) for leaf in leaves]
+            fixed = [as_jax(leaf) for leaf in leaves]
             fw = of_wrt(run, fixed, wrt)
 
             jax.jvp(fw, tuple(fixed[i] for i in wrt), tuple(jnp.ones_like(fixed[i]) for i in wrt))
