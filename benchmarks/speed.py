@@ -62,11 +62,17 @@ def _cpu() -> float:
 
 def timed(cmd, cwd, env) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall seconds, 1-minute load average at the end, the process); the process's CPU
-    seconds (its own and its children's, user + system) in ``proc.cpu_seconds``."""
+    seconds (its own and its children's, user + system) in ``proc.cpu_seconds``, and the
+    cores that other processes (and the hypervisor: steal time) kept busy meanwhile, from
+    /proc/stat, in ``proc.foreign_cores``."""
+    from benchmarks.timing import LoadRecord
+
+    record = LoadRecord.start()
     start, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     proc.cpu_seconds = _cpu() - cpu
+    proc.foreign_cores = record.stop().foreign_cores
     if proc.returncode not in (0,):
         raise SystemExit(f"{' '.join(cmd)} in {cwd} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     return seconds, os.getloadavg()[0], proc
@@ -85,7 +91,10 @@ def verify_round(side: str, code: Path, samples: dict, loads: list, names: list[
             samples[f"{side} {phase}"].append(seconds)
             samples[f"{side} {phase} cpu"].append(proc.cpu_seconds)
             loads.append(load)
-            print(f"  {side:<3} {phase}: {seconds:6.2f} s wall, {proc.cpu_seconds:6.2f} s CPU (load {load:.2f})", flush=True)
+            if proc.foreign_cores is not None:
+                samples.setdefault("foreign cores", []).append(proc.foreign_cores)
+            foreign = "" if proc.foreign_cores is None else f", other processes {proc.foreign_cores:.2f} cores"
+            print(f"  {side:<3} {phase}: {seconds:6.2f} s wall, {proc.cpu_seconds:6.2f} s CPU (load {load:.2f}{foreign})", flush=True)
 
 
 def same_report() -> dict:
@@ -167,6 +176,7 @@ def main(argv=None) -> int:
             order = [("old", base), ("new", ROOT)]
             for side, code in (order if r % 2 == 0 else order[::-1]):
                 verify_round(side, code, samples, loads, names)
+        foreign = samples.pop("foreign cores", [])
         verify = {k: stats(v) for k, v in samples.items()}
         ratios = {phase: ratio(verify[f"new {phase}"], verify[f"old {phase}"]) for phase in ("cold", "warm", "cold cpu", "warm cpu")}
         report = same_report()
@@ -198,6 +208,7 @@ def main(argv=None) -> int:
     doc = {
         "old": commit, "new": new_commit, "rounds": args.rounds, "python": platform.python_version(),
         "cores": os.cpu_count(), "load_average_1min": {"min": min(loads), "median": statistics.median(loads), "max": max(loads)},
+        "foreign_cores": stats(foreign) if foreign else None,
         "verify": verify, "ratios": ratios, "same_report_in_one_process": report, "same_checks": verdicts, "pytest": suites,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -205,6 +216,21 @@ def main(argv=None) -> int:
     (RESULTS / "speed.md").write_text(markdown(doc), encoding="utf-8")
     print(markdown(doc))
     return 0
+
+
+def _load_sentence(doc: dict) -> str:
+    """Whether other processes used the machine during the runs: from /proc/stat (the cores
+    busy beyond the runs' own CPU time, steal time included) where recorded; the 1-minute
+    load average alone cannot tell, since the new code's own two workers raise it."""
+    load, foreign = doc["load_average_1min"], doc.get("foreign_cores")
+    average = f"the 1-minute load average was {load['min']:.2f} to {load['max']:.2f} (median {load['median']:.2f}) on {doc['cores']} cores"
+    if foreign is None:
+        return f"The machine's load was not recorded beyond its load average: {average}, the runs' own included."
+    cores = f"{foreign['median']:.2f} cores (median; {foreign['min']:.2f} to {foreign['max']:.2f})"
+    if foreign["median"] > 0.25:
+        return (f"**The machine was shared while this ran**: other processes (or the hypervisor) kept {cores} busy "
+                f"beyond the runs' own CPU time, and {average}. The runs competed for the cores; read the spread below.")
+    return f"Other processes kept {cores} busy beyond the runs' own CPU time; {average}, the runs' own included."
 
 
 def markdown(doc: dict) -> str:
@@ -218,11 +244,7 @@ def markdown(doc: dict) -> str:
         "alternating which side goes first. Both sides run the same identities: every one the old registry has "
         "(the new code's additions are left out, so that both run the same checks).",
         "",
-        (f"The machine was shared while this ran: its 1-minute load average was {load['min']:.2f} to {load['max']:.2f} "
-         f"(median {load['median']:.2f}) on {doc['cores']} cores, so the runs competed for the cores and the spread below is wide."
-         if load["median"] > 0.75 * doc["cores"] else
-         f"Nothing else ran: the 1-minute load average was {load['min']:.2f} to {load['max']:.2f} (median {load['median']:.2f}) "
-         f"on {doc['cores']} cores, the runs themselves (a run of the new code uses both cores)."),
+        _load_sentence(doc),
         "",
         "Wall time is what a user waits; CPU time (user + system, the process and its workers) is what the run costs the machine, "
         "and is less sensitive to the other load. The range of a ratio goes from the new side's fastest over the old side's "
