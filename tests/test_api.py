@@ -238,3 +238,27 @@ def test_the_primal_value_is_reused_only_from_a_clean_call():
     seen = {}
     x = np.array([1.0, 2.0])
     assert not _needs_structure(lambda x: np.sum(x**2), (x,), 0, seen) and seen["out"] == 5.0
+
+
+def test_asking_whether_f_runs_on_torch_computes_nothing_where_meta_tensors_do():
+    """runs_on answers for torch on meta tensors (shapes, no arithmetic: a call that costs
+    f's time at n = 10⁶ otherwise), on real tensors where an operation needs values, and a
+    numpy-only function still answers no."""
+    import torch
+
+    from verify.api import runs_on
+
+    devices = []
+
+    def f(x):
+        devices.append(x.device.type if isinstance(x, torch.Tensor) else "numpy")
+        return array_namespace(x).sum(array_namespace(x).tanh(x))
+
+    def needs_a_value(x):  # .item() has no meta kernel
+        devices.append(x.device.type)
+        return x * float(x.max().item())
+
+    assert runs_on("torch", f, (np.ones(4),)) and devices == ["meta"]
+    devices.clear()
+    assert runs_on("torch", needs_a_value, (np.ones(4),)) and devices == ["meta", "cpu"]
+    assert not runs_on("torch", lambda x: np.sum(np.tanh(np.asarray(x))), (np.ones(4),))

@@ -188,7 +188,9 @@ def runs_on(framework: str, function, args: tuple) -> bool:
     A numpy-only function either raises on a jax/torch array or quietly converts it
     with np.asarray and returns a numpy array: both mean autodiff cannot see through it.
     For JAX the function is traced, not run (jax.eval_shape: np.asarray of a tracer
-    raises), and run eagerly only where tracing fails on a value (Python control flow).
+    raises), and run eagerly only where tracing fails on a value (Python control flow);
+    for torch it runs on meta tensors (shapes only, no arithmetic), and on real ones
+    only where an operation has no meta kernel or a shape depends on the values.
     """
     from . import backends  # noqa: F401  (enables float64 in JAX first)
 
@@ -205,6 +207,12 @@ def runs_on(framework: str, function, args: tuple) -> bool:
             return isinstance(function(*arrays), jax.Array)
         import torch
 
+        try:  # on the meta device torch computes shapes only (np.asarray of a meta tensor raises)
+            meta = [torch.empty(a.shape, dtype=torch.from_numpy(np.empty(0, a.dtype)).dtype, device="meta")
+                    if isinstance(a, np.ndarray) else a for a in args]
+            return isinstance(function(*meta), torch.Tensor)
+        except Exception:  # an operation without a meta kernel, or one whose shape depends on values
+            pass
         tensors = [torch.from_numpy(np.array(a, copy=True)) if isinstance(a, np.ndarray) else a for a in args]
         return isinstance(function(*tensors), torch.Tensor)
     except Exception:
