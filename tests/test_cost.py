@@ -299,11 +299,9 @@ def test_a_check_seen_twice_is_guarded_by_fs_own_trace(monkeypatch):
     assert not stale.passed and "jax" in stale.message(), stale.message()
 
 
-def test_a_rule_of_the_users_own_keeps_the_full_guard(monkeypatch):
-    """A custom_jvp rule written by the user can read a global f's own trace does not show:
-    such a function is always guarded by the trace of its derivatives, so a changed rule
-    is followed (a stale executable would pass the derivative the old rule gave)."""
-    rule = {"scale": 1.0}
+def softplus_with_its_own_rule(rule: dict):
+    """softplus as a custom_jvp whose rule reads the global ``rule["scale"]`` (1: right):
+    a change of it changes the derivatives and neither f's value nor f's own trace."""
 
     @jax.custom_jvp
     def soft(x):
@@ -313,6 +311,16 @@ def test_a_rule_of_the_users_own_keeps_the_full_guard(monkeypatch):
     def soft_jvp(primals, tangents):
         (x,), (t,) = primals, tangents
         return soft(x), rule["scale"] * jax.nn.sigmoid(x) * t
+
+    return soft
+
+
+def test_a_rule_of_the_users_own_keeps_the_full_guard(monkeypatch):
+    """A custom_jvp rule written by the user can read a global f's own trace does not show:
+    such a function is always guarded by the trace of its derivatives, so a changed rule
+    is followed (a stale executable would pass the derivative the old rule gave)."""
+    rule = {"scale": 1.0}
+    soft = softplus_with_its_own_rule(rule)
 
     def f(x):
         if not isinstance(x, np.ndarray):

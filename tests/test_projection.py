@@ -199,18 +199,11 @@ def test_a_derivative_rule_of_the_users_own_is_traced_at_every_projected_pass():
     """f's value cannot show a change in a custom_jvp rule that reads a global: such a
     function's projected JAX passes are guarded by the trace of its derivatives, so the
     reference follows the changed rule (the cached pass would keep the old one)."""
-    jax = pytest.importorskip("jax")
-    jnp = jax.numpy
+    jnp = pytest.importorskip("jax").numpy
+    from tests.test_cost import softplus_with_its_own_rule
+
     rule = {"scale": 1.0}
-
-    @jax.custom_jvp
-    def soft(x):
-        return jnp.logaddexp(0.0, x)
-
-    @soft.defjvp
-    def soft_jvp(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return soft(x), rule["scale"] * jax.nn.sigmoid(x) * t
+    soft = softplus_with_its_own_rule(rule)
 
     def f(x):
         return jnp.sum(soft(x)) if not isinstance(x, np.ndarray) else np.sum(np.logaddexp(0.0, x))
