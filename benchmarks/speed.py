@@ -230,7 +230,13 @@ def _load_sentence(doc: dict) -> str:
     if foreign["median"] > 0.25:
         return (f"**The machine was shared while this ran**: other processes (or the hypervisor) kept {cores} busy "
                 f"beyond the runs' own CPU time, and {average}. The runs competed for the cores; read the spread below.")
-    return f"Other processes kept {cores} busy beyond the runs' own CPU time; {average}, the runs' own included."
+    cpu = doc["verify"].get("old warm cpu")
+    varied = ""
+    if cpu and cpu["min"] > 0:
+        varied = (f" What this machine cannot see is the host beneath it: the old code's warm run, the same work each round, "
+                  f"took {cpu['min']:.1f} to {cpu['max']:.1f} s of CPU time ({cpu['max'] / cpu['min']:.2f}×), "
+                  "which only a CPU slowed from outside explains.")
+    return f"Other processes kept {cores} busy beyond the runs' own CPU time; {average}, the runs' own included.{varied}"
 
 
 def markdown(doc: dict) -> str:
