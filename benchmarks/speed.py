@@ -235,7 +235,7 @@ def _load_sentence(doc: dict) -> str:
     if cpu and cpu["min"] > 0:
         varied = (f" What this machine cannot see is the host beneath it: the old code's warm run, the same work each round, "
                   f"took {cpu['min']:.1f} to {cpu['max']:.1f} s of CPU time ({cpu['max'] / cpu['min']:.2f}×), "
-                  "which only a CPU slowed from outside explains.")
+                  "which points to a CPU slowed from outside (other guests of the host).")
     return f"Other processes kept {cores} busy beyond the runs' own CPU time; {average}, the runs' own included.{varied}"
 
 
