@@ -240,7 +240,7 @@ def _load_sentence(doc: dict) -> str:
 
 
 def markdown(doc: dict) -> str:
-    v, r, load = doc["verify"], doc["ratios"], doc["load_average_1min"]
+    v, r = doc["verify"], doc["ratios"]
     lines = [
         "# Speed: `python -m verify`, before and after",
         "",

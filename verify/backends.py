@@ -301,8 +301,6 @@ def written_outside_jax(function, args) -> bool:
     JAX (``_self_contained``): then neither f's trace nor its value shows a change in what
     its derivatives compute. False where f cannot be traced with every argument traced."""
     jax = _jax()
-    import jax.numpy as jnp
-
     try:
         closed = jax.jit(lambda a: function(*a)).trace(tuple(as_jax(a) for a in args)).jaxpr
     except Exception:
@@ -379,7 +377,6 @@ def jax_batch(kind: str, modes: tuple, function, args: tuple, wrt: tuple, probe)
     one of them) is traced with them as constants, once per call; one that cannot be
     traced at all runs eagerly."""
     jax = _jax()
-    import jax.numpy as jnp
 
     if not jax.config.jax_enable_x64 and any(np.asarray(args[i]).dtype == np.float64 for i in wrt):
         # jnp.asarray would silently round the float64 input to float32
