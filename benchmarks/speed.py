@@ -84,17 +84,18 @@ def identity_names(code: Path) -> list[str]:
     return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
 
 
-def verify_round(side: str, code: Path, samples: dict, loads: list, names: list[str]) -> None:
+def verify_round(side: str, code: Path, samples: dict, loads: list, foreign: list, names: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix=f"jax-cache-{side}-") as cache:
         for phase in ("cold", "warm"):
             seconds, load, proc = timed([PY, "-m", "verify", "-q", *names], code, _env(cache))
             samples[f"{side} {phase}"].append(seconds)
             samples[f"{side} {phase} cpu"].append(proc.cpu_seconds)
             loads.append(load)
+            others = ""
             if proc.foreign_cores is not None:
-                samples.setdefault("foreign cores", []).append(proc.foreign_cores)
-            foreign = "" if proc.foreign_cores is None else f", other processes {proc.foreign_cores:.2f} cores"
-            print(f"  {side:<3} {phase}: {seconds:6.2f} s wall, {proc.cpu_seconds:6.2f} s CPU (load {load:.2f}{foreign})", flush=True)
+                foreign.append(proc.foreign_cores)
+                others = f", other processes {proc.foreign_cores:.2f} cores"
+            print(f"  {side:<3} {phase}: {seconds:6.2f} s wall, {proc.cpu_seconds:6.2f} s CPU (load {load:.2f}{others})", flush=True)
 
 
 def same_report() -> dict:
@@ -170,13 +171,12 @@ def main(argv=None) -> int:
         names = [n for n in new_names if n in old_names]  # the reference's whole registry, where this one keeps it
         print(f"{len(names)} identities and claims in both registries ({len(new_names) - len(names)} only in the new one, not run)", flush=True)
         samples = {f"{s} {p}{c}": [] for s in ("old", "new") for p in ("cold", "warm") for c in ("", " cpu")}
-        loads = [os.getloadavg()[0]]
+        loads, foreign = [os.getloadavg()[0]], []
         for r in range(args.rounds):
             print(f"round {r + 1}/{args.rounds}", flush=True)
             order = [("old", base), ("new", ROOT)]
             for side, code in (order if r % 2 == 0 else order[::-1]):
-                verify_round(side, code, samples, loads, names)
-        foreign = samples.pop("foreign cores", [])
+                verify_round(side, code, samples, loads, foreign, names)
         verify = {k: stats(v) for k, v in samples.items()}
         ratios = {phase: ratio(verify[f"new {phase}"], verify[f"old {phase}"]) for phase in ("cold", "warm", "cold cpu", "warm cpu")}
         report = same_report()
