@@ -4,7 +4,7 @@ Autodiff against the hand-coded derivative in float64 is tight: observed errors 
 around 1e-15, so 1e-10 still rejects a derivative that is off by a relative 1e-8.
 Finite differences (scipy.differentiate: an order-8 central stencil, step halved each iteration)
 reach about 1e-12 on smooth entries; 1e-7 leaves room for curvature and conditioning.
-Second-order differences (a Hessian from nested differences) lose a few more digits.
+Second-order differences lose a few more digits (their rounding is divided by h², not h).
 The complex step has no subtractive cancellation and is exact to rounding.
 In float32 everything is compared at about the square root of float32's epsilon.
 An entry overrides a value only with a written reason (Identity.tolerance_reason).
