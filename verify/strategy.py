@@ -43,13 +43,13 @@ The result says which ran and why (``Plan.note``); ``strategy="dense" | "project
 forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
 Measured (benchmarks/results/vs_gradcheck.md, shared machine): at n = 10² a check takes
-0.6–1.6× gradcheck's default mode with every backend, 0.55–1.5× with backends=("torch",
-"fd"); from n = 10³ on 0.003–1.3×; where only gradcheck's fast mode is feasible
+0.7–2.0× gradcheck's default mode with every backend, 0.5–1.5× with backends=("torch",
+"fd"); from n = 10³ on 0.004–1.2×; where only gradcheck's fast mode is feasible
 (milliseconds; the MIN_BUDGET floor then rules the dense-or-projected choice, not the
-cost), 2.8× for a vjp and 8.5× for an HVP at n = 10⁴ (1.5× and 4.3× without JAX; the HVP
+cost), 3.1× for a vjp and 6.4× for an HVP at n = 10⁴ (2.6× and 4.9× without JAX; the HVP
 calls f 31 times, 0.4 ms each: 17 for the second-order finite differences, 7 in the
 frameworks' passes, 4 for the plan's timing, 3 to learn how f runs). The custom layers of
-benchmarks/results/layer_study.md: 2.6× gradcheck (median).
+benchmarks/results/layer_study.md: 2.4× gradcheck (median).
 """
 
 from __future__ import annotations
