@@ -296,26 +296,29 @@ def as_jax(a):
     return jnp.asarray(a)
 
 
+def _primal_trace(jax, function, jargs):
+    """f's own closed jaxpr at these arguments, every one traced; None where f cannot be
+    traced so."""
+    try:
+        return jax.jit(lambda a: function(*a)).trace(tuple(jargs)).jaxpr
+    except Exception:
+        return None
+
+
 def written_outside_jax(function, args) -> bool:
     """Whether f's JAX trace at ``args`` holds a derivative rule or a callback written outside
     JAX (``_self_contained``): then neither f's trace nor its value shows a change in what
     its derivatives compute. False where f cannot be traced with every argument traced."""
     jax = _jax()
-    try:
-        closed = jax.jit(lambda a: function(*a)).trace(tuple(as_jax(a) for a in args)).jaxpr
-    except Exception:
-        return False
-    return not _self_contained(jax, closed.jaxpr)
+    closed = _primal_trace(jax, function, [as_jax(a) for a in args])
+    return closed is not None and not _self_contained(jax, closed.jaxpr)
 
 
 def _primal_fingerprint(jax, function, jargs) -> str:
     """The fingerprint of f's own trace at these arguments (all traced), or "" where that
     trace does not determine f's derivatives (``_self_contained``) or cannot be made."""
-    try:
-        closed = jax.jit(lambda a: function(*a)).trace(jargs).jaxpr
-    except Exception:
-        return ""
-    return _fingerprint(closed) if _self_contained(jax, closed.jaxpr) else ""
+    closed = _primal_trace(jax, function, jargs)
+    return _fingerprint(closed) if closed is not None and _self_contained(jax, closed.jaxpr) else ""
 
 
 def _fingerprint(closed) -> str:
