@@ -476,6 +476,11 @@ def _is_custom_jvp(function) -> bool:
     return jax is not None and isinstance(function, jax.custom_jvp)
 
 
+def _on_copies(function, args):
+    """f on fresh copies of its numpy arguments: a write inside f must not reach the caller's arrays."""
+    return function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+
+
 def _needs_structure(function, example_args, wrt, seen: dict | None = None) -> bool:
     """Whether the check goes through verify/native.py: a native function or array, a
     structured argument, or wrt given as a path. The numpy value of f it computes on the
@@ -509,7 +514,7 @@ def _needs_structure(function, example_args, wrt, seen: dict | None = None) -> b
     except FloatingPointError:  # the engine names it; whether the result is structured is asked without the guard
         try:
             with np.errstate(all="ignore"):
-                return is_structured(function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in example_args]))
+                return is_structured(_on_copies(function, example_args))
         except Exception:
             return False
     except Exception:
@@ -557,7 +562,7 @@ def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolera
     try:
         if out is None:
             with np.errstate(all="ignore"):
-                out = function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+                out = _on_copies(function, args)
         out_shape = None if kind not in ("vjp", "jacobian") else np.shape(np.asarray(out))
     except Exception:
         out, out_shape = None, None
@@ -590,7 +595,7 @@ def projection_notes(entry, args: tuple, result: EntryResult, out=None) -> list[
              + ", ".join(c.check for c in projected)]
     try:
         if out is None:
-            out = entry.function(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args])
+            out = _on_copies(entry.function, args)
         n, m = sizes(entry, args, out)
         fd_blocks = counts.get("fd", 0)
         blocks = max([v for k, v in counts.items() if k != "fd"], default=0)
