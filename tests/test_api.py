@@ -241,12 +241,13 @@ def test_the_primal_value_is_reused_only_from_a_clean_call():
 
 
 def test_asking_whether_f_runs_on_torch_computes_nothing_where_meta_tensors_do():
-    """runs_on answers for torch on meta tensors (shapes, no arithmetic: a call that costs
-    f's time at n = 10⁶ otherwise), on real tensors where an operation needs values, and a
-    numpy-only function still answers no."""
+    """runs_on answers for torch on meta tensors (shapes, no arithmetic) where a real call
+    would cost (f's numpy call took long, or, not timed, the arguments are large), on real
+    tensors where a call is cheap or an operation needs values, and a numpy-only function
+    still answers no."""
     import torch
 
-    from verify.api import runs_on
+    from verify.api import META_ABOVE_S, META_ABOVE_SIZE, runs_on
 
     devices = []
 
@@ -258,7 +259,14 @@ def test_asking_whether_f_runs_on_torch_computes_nothing_where_meta_tensors_do()
         devices.append(x.device.type)
         return x * float(x.max().item())
 
-    assert runs_on("torch", f, (np.ones(4),)) and devices == ["meta"]
+    large = np.ones(META_ABOVE_SIZE + 1)
+    assert runs_on("torch", f, (np.ones(4),), primal_seconds=2 * META_ABOVE_S) and devices == ["meta"]
     devices.clear()
-    assert runs_on("torch", needs_a_value, (np.ones(4),)) and devices == ["meta", "cpu"]
+    assert runs_on("torch", f, (large,)) and devices == ["meta"]
+    devices.clear()
+    assert runs_on("torch", f, (large,), primal_seconds=META_ABOVE_S / 2) and devices == ["cpu"]
+    devices.clear()
+    assert runs_on("torch", f, (np.ones(4),)) and devices == ["cpu"]
+    devices.clear()
+    assert runs_on("torch", needs_a_value, (large,)) and devices == ["meta", "cpu"]
     assert not runs_on("torch", lambda x: np.sum(np.tanh(np.asarray(x))), (np.ones(4),))

@@ -82,6 +82,43 @@ def test_a_primal_that_writes_into_its_input_is_named_and_its_derivative_still_j
     assert all("primal writes into argument 0 (x)" in c.reason and "> tolerance" in c.reason for c in wrong.checks)
 
 
+@pytest.mark.parametrize("n", [4, 70_000])  # below and above engine.BYTES_COMPARED_AS_BYTES
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.int8])
+def test_same_bits_sees_every_changed_bit_and_treats_nan_as_itself(n, dtype):
+    """The write check compares bits: a NaN equals the same NaN, −0.0 differs from 0.0,
+    and one changed entry anywhere is seen, in contiguous and strided arrays alike."""
+    from verify.engine import BYTES_COMPARED_AS_BYTES, same_bits
+
+    a = np.zeros(n, dtype)
+    assert (a.nbytes > BYTES_COMPARED_AS_BYTES) == (n > 4)
+    if np.issubdtype(dtype, np.inexact):
+        a[0] = np.nan
+        assert same_bits(a, a.copy())
+        negative_zero = a.copy()
+        negative_zero[-1] = -0.0
+        assert not same_bits(a, negative_zero)
+    changed = a.copy()
+    changed[n // 2] = 1
+    assert not same_bits(a, changed) and not same_bits(a[::2], changed[::2])  # n // 2 is even
+    assert same_bits(a[1::2], changed[1::2])
+
+
+def test_a_primal_that_writes_one_entry_of_a_large_input_is_named():
+    """At 10⁵ inputs (compared through an integer view of the bits, not two byte copies),
+    one written entry is still a write."""
+
+    def touching_energy(x):
+        xp = array_namespace(x)
+        value = xp.sum(xp.tanh(x) ** 2)
+        if isinstance(x, np.ndarray):
+            x[12345] = 0.0
+        return value
+
+    x = np.random.default_rng(3).standard_normal(10**5)
+    result = verify.check(touching_energy, lambda x: 2 * np.tanh(x) * (1 - np.tanh(x) ** 2), x, kind="gradient", backends=("fd",))
+    assert not result.passed and all(c.reason.startswith("primal writes into argument 0 (x)") for c in result.checks), result.message()
+
+
 def test_a_right_vjp_that_scales_its_cotangent_in_place_passes_and_says_so():
     def in_place_vjp(x, W, cotangent):
         cotangent *= 1 - np.tanh(W @ x) ** 2

@@ -31,7 +31,7 @@ import numbers
 import sys
 import time
 
-from .engine import FRAMEWORK_CHOICES, argument_names, describe_argument, run_entry
+from .engine import FRAMEWORK_CHOICES, argument_names, describe_argument, run_entry, same_bits
 from .results import EntryResult, VerificationError, failure_lines  # noqa: F401  (VerificationError: verify.VerificationError)
 from .registry import KINDS, PROBE_NAMES, PROBED_KINDS, SECOND_ORDER_KINDS, Identity, UsageError
 from .tolerances import TOLERANCES
@@ -182,15 +182,24 @@ def user_identity(function, derivative, args: tuple, *, kind: str, wrt=0, name: 
     )
 
 
-def runs_on(framework: str, function, args: tuple) -> bool:
+META_ABOVE_S, META_ABOVE_SIZE = 4e-3, 2**17
+"""torch's meta tensors answer runs_on in about 3 ms whatever the size (each operation
+runs its shape rules in Python); a real call costs what f costs: 0.06 ms for a small f,
+13 ms for one of 10⁶ inputs. runs_on tries meta tensors first where f's numpy call took
+longer than META_ABOVE_S or, not timed, where the arguments hold more than
+META_ABOVE_SIZE numbers."""
+
+
+def runs_on(framework: str, function, args: tuple, primal_seconds: float | None = None) -> bool:
     """Whether the primal runs on this framework's arrays and returns one of them.
 
     A numpy-only function either raises on a jax/torch array or quietly converts it
     with np.asarray and returns a numpy array: both mean autodiff cannot see through it.
     For JAX the function is traced, not run (jax.eval_shape: np.asarray of a tracer
-    raises), and run eagerly only where tracing fails on a value (Python control flow);
-    for torch it runs on meta tensors (shapes only, no arithmetic), and on real ones
-    only where an operation has no meta kernel or a shape depends on the values.
+    raises), and run eagerly only where tracing fails on a value (Python control flow).
+    For torch it runs on real tensors where a call is cheap (``primal_seconds``: f's numpy
+    call; see META_ABOVE_S), else first on meta tensors (shapes only, no arithmetic), and
+    on real ones only where an operation has no meta kernel or a shape depends on the values.
     """
     from . import backends  # noqa: F401  (enables float64 in JAX first)
 
@@ -207,12 +216,14 @@ def runs_on(framework: str, function, args: tuple) -> bool:
             return isinstance(function(*arrays), jax.Array)
         import torch
 
-        try:  # on the meta device torch computes shapes only (np.asarray of a meta tensor raises)
-            meta = [torch.empty(a.shape, dtype=torch.from_numpy(np.empty(0, a.dtype)).dtype, device="meta")
-                    if isinstance(a, np.ndarray) else a for a in args]
-            return isinstance(function(*meta), torch.Tensor)
-        except Exception:  # an operation without a meta kernel, or one whose shape depends on values
-            pass
+        large = sum(np.size(a) for a in args) > META_ABOVE_SIZE if primal_seconds is None else primal_seconds > META_ABOVE_S
+        if large:
+            try:  # on the meta device torch computes shapes only (np.asarray of a meta tensor raises)
+                meta = [torch.empty(a.shape, dtype=torch.from_numpy(np.empty(0, a.dtype)).dtype, device="meta")
+                        if isinstance(a, np.ndarray) else a for a in args]
+                return isinstance(function(*meta), torch.Tensor)
+            except Exception:  # an operation without a meta kernel, or one whose shape depends on values
+                pass
         tensors = [torch.from_numpy(np.array(a, copy=True)) if isinstance(a, np.ndarray) else a for a in args]
         return isinstance(function(*tensors), torch.Tensor)
     except Exception:
@@ -519,7 +530,7 @@ def _needs_structure(function, example_args, wrt, seen: dict | None = None) -> b
             return False
     except Exception:
         return False  # the engine calls f again and says why it fails
-    written = any(isinstance(a, np.ndarray) and (c.shape != a.shape or c.tobytes() != a.tobytes()) for a, c in zip(example_args, copies))
+    written = any(isinstance(a, np.ndarray) and (c.shape != a.shape or not same_bits(c, a)) for a, c in zip(example_args, copies))
     if seen is not None and not written and all(type(a) is np.ndarray for a in example_args):
         # the engine's own call would see exactly these arrays (a write: it calls f again and names it)
         seen["out"], seen["seconds"] = out, seconds
@@ -549,7 +560,7 @@ def _check_arrays(function, derivative, example_args, *, kind, wrt, name, tolera
     if missing:
         chosen = tuple(fw for fw in chosen if fw not in missing)
         notes.append(missing_note(missing, fd_only=chosen == ("fd",)))
-    unable = [fw for fw in chosen if fw != "fd" and not runs_on(fw, function, args)]
+    unable = [fw for fw in chosen if fw != "fd" and not runs_on(fw, function, args, seen.get("seconds"))]
     if unable:
         chosen = tuple(fw for fw in chosen if fw not in unable)
         names = " and ".join({"jax": "JAX", "torch": "torch"}[fw] for fw in unable)

