@@ -38,6 +38,11 @@ def test_tiny_medium_and_huge_cases_get_dense_mixed_and_projected():
     assert "fast mode" in huge.note and "default mode" in tiny.note  # gradcheck's default mode is infeasible at 10⁶
     for p in (tiny, medium, huge):  # what ran is within twice gradcheck's prediction, or the floor
         assert p.predicted["chosen"] <= p.predicted["budget"], p.note
+    # the note names the floor where it, not gradcheck's prediction, set the budget
+    assert "budget 0.50 s: the floor for a check's fixed costs, above twice torch.autograd.gradcheck's predicted default mode, 2.2 ms" in tiny.note, tiny.note
+    assert huge.note.startswith("strategy projected (budget 0.50 s: the floor") and "predicted fast mode, 0.08 s)" in huge.note, huge.note
+    big = strategy.decide("gradient", 10**6, 1, t_f=5e-2, t_g=2e-1, frameworks=ALL)
+    assert big.note.startswith("strategy projected (budget 0.80 s: twice torch.autograd.gradcheck's predicted fast mode)"), big.note
 
 
 def test_second_order_kinds_never_predict_a_finite_difference_hessian_for_an_hvp():

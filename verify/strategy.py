@@ -301,7 +301,10 @@ def decide(kind: str, n: int, m: int, t_f: float, t_g: float | None, frameworks:
     timing = (f"one call of f took {_words(t_f)}" + (f", one torch reverse pass {_words(t_g)}" if measured_g else "")
               + (f", one point of a batched call {_words(t_p)}" if t_p is not None else ""))
     size = f"n = {n}" + (f", m = {m}" if m != n and m != 1 else "")
-    why = {"dense": "forced", "projected": "forced", "auto": f"budget {_words(budget)}: twice torch.autograd.gradcheck's predicted {yardstick}"}[strategy]
+    twice = 2 * (costs["gradcheck"] if feasible else costs["gradcheck fast"])
+    yard = f"twice torch.autograd.gradcheck's predicted {yardstick}"
+    floor = f"the floor for a check's fixed costs, above {yard}, {_words(twice)}"
+    why = {"dense": "forced", "projected": "forced", "auto": f"budget {_words(budget)}: {yard if twice >= MIN_BUDGET else floor}"}[strategy]
     result = Plan(autodiff, fd, blocks if "projected" in (autodiff, fd) else 0, fd_blocks, costs)
     if result.strategy == "dense":
         result.note = (f"strategy dense ({why}): predicted {_words(dense_total)} ({size}); projected would be "
