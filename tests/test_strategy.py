@@ -45,6 +45,33 @@ def test_tiny_medium_and_huge_cases_get_dense_mixed_and_projected():
     assert big.note.startswith("strategy projected (budget 0.80 s: twice torch.autograd.gradcheck's predicted fast mode)"), big.note
 
 
+def test_torch_reverse_pass_is_timed_only_where_the_choice_depends_on_it(monkeypatch):
+    """A vjp at n = 10⁴ is projected whatever a reverse pass costs (dense: a minute): plan
+    does not time one, and its note gives t_f only. A gradient at n = 2000 turns on t_g
+    (gradcheck's default mode, and the budget, scale with it): it is timed."""
+    assert strategy.settled("vjp", 10**4, 10**4 - 1, 4e-4, ALL, None, True)
+    assert not strategy.settled("gradient", 2000, 1, 3e-5, ALL, None, True)
+    timed = []
+    real = strategy.time_reverse
+    monkeypatch.setattr(strategy, "time_reverse", lambda *a: timed.append(1) or real(*a))
+
+    def chain(x):
+        xp = array_namespace(x)
+        return xp.logaddexp(xp.zeros_like(x[1:]), x[1:] * x[:-1])
+
+    def chain_vjp(x, u):
+        s = sigmoid(x[1:] * x[:-1])
+        g = np.zeros_like(x)
+        g[:-1] += u * s * x[1:]
+        g[1:] += u * s * x[:-1]
+        return g
+
+    big = verify.check(chain, chain_vjp, np.random.default_rng(0).standard_normal(10**4), kind="vjp", backends=("torch", "fd"))
+    assert big.passed and big.projected and not timed and "torch reverse pass" not in big.strategy, big.strategy
+    medium = verify.check(softplus_sum, sigmoid, np.random.default_rng(0).standard_normal(2000), kind="gradient", backends=("torch", "fd"))
+    assert medium.passed and timed and "one torch reverse pass" in medium.strategy, medium.strategy
+
+
 def test_second_order_kinds_never_predict_a_finite_difference_hessian_for_an_hvp():
     hvp = strategy.decide("hvp", 100, 100, t_f=5e-5, t_g=3e-4, frameworks=ALL)
     hessian = strategy.decide("hessian", 100, 100, t_f=5e-5, t_g=3e-4, frameworks=ALL)

@@ -4,8 +4,9 @@ A dense check builds whole Jacobians (or Hessians); a projected one compares ⟨
 few probes (verify/projection.py). Their costs differ by orders of magnitude, and which
 is affordable depends on the function, not only on n: ``plan`` times the primal (t_f: the
 faster of the engine's own call and one more, with the copying guard; a few more where a
-call takes under a millisecond) and, where torch can run the function, one torch reverse
-pass (t_g: the second after a first; else t_g = 3 t_f), then predicts, for n
+call takes under a millisecond) and, where torch can run the function and the choice
+depends on it (``settled``), one torch reverse pass (t_g: the second after a first; else
+t_g = 3 t_f), then predicts, for n
 differentiated inputs and m outputs (a forced strategy times nothing more: t_f is the
 engine's call, t_g = 3 t_f, and they only feed the note):
 
@@ -239,14 +240,30 @@ def plan(entry: Identity, args: tuple, out, specs, strategy: str = "auto", probe
 
     n, m = sizes(entry, args, out)
     frameworks = {s.framework for s in specs}
+    entrywise = compares_entrywise(entry.kind, specs)
     if strategy != "auto":  # forced: the timings only feed the note's predictions; no extra call pays for them
         t_f = max(primal_seconds, 1e-7) if primal_seconds is not None else time_primal(primal or entry.function, args)
         t_g = t_p = None
     else:
         t_f = time_primal(primal or entry.function, args, primal_seconds)
-        t_g = time_reverse(entry, args, out) if "torch" in frameworks else None
         t_p = time_batched_point(primal or entry.function, entry, args) if "fd" in frameworks else None
-    return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes, t_p, entrywise=compares_entrywise(entry.kind, specs))
+        needed = "torch" in frameworks and not settled(entry.kind, n, m, t_f, frameworks, probes, entrywise, t_p)
+        t_g = time_reverse(entry, args, out) if needed else None
+    return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes, t_p, entrywise=entrywise)
+
+
+SETTLED_PRIMAL = (0.5, 2.0)  # t_f's noise, as a multiple of the time measured
+SETTLED_REVERSE = (0.5, 30.0)  # t_g as a multiple of t_f (measured 1.4–4 for the registry's functions)
+
+
+def settled(kind: str, n: int, m: int, t_f: float, frameworks: set, probes: int | None, entrywise: bool, t_p: float | None = None) -> bool:
+    """Whether ``decide`` makes the same choice for every t_f and t_g in the ranges above:
+    then ``plan`` does not time torch's reverse pass (three passes: about 2.5 ms of a 17 ms
+    vjp check at n = 10⁴, where dense would take a minute) and its note says t_f only."""
+    choices = {(p.autodiff, p.fd, p.blocks, p.fd_blocks)
+               for a in SETTLED_PRIMAL for b in SETTLED_REVERSE
+               for p in [decide(kind, n, m, a * t_f, b * a * t_f, frameworks, "auto", probes, t_p, entrywise)]}
+    return len(choices) == 1
 
 
 def compares_entrywise(kind: str, specs) -> bool:
