@@ -99,12 +99,16 @@ def test_duplicate_names_are_made_unique(tmp_path):
 
 
 def test_numpy_only_function_is_checked_by_finite_differences_with_a_note(tmp_path):
+    """... and a file the user's module leaves open is flushed when the CLI exits (it
+    freezes the garbage collector at exit only where no user file was imported)."""
     import subprocess
     import sys
 
     module = tmp_path / "np_only.py"
     module.write_text(
         "import numpy as np\n"
+        f"LOG = open({str(tmp_path / 'log.txt')!r}, 'w')\n"
+        "LOG.write('imported, never closed')\n"
         "def softplus_sum(x):\n    return float(np.sum(np.log1p(np.exp(x))))\n"
         "def softplus_sum_gradient(x):\n    return 1 / (1 + np.exp(-x))\n"
         "def wrong_gradient(x):\n    return 1 / (1 + np.exp(x))\n"
@@ -116,3 +120,4 @@ def test_numpy_only_function_is_checked_by_finite_differences_with_a_note(tmp_pa
     assert "softplus_sum does not run on JAX and torch arrays: checked without JAX and torch" in run.stdout
     assert "wrong [numpy, central differences (scipy, order 8)]: FAIL" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
+    assert (tmp_path / "log.txt").read_text() == "imported, never closed"

@@ -31,7 +31,11 @@ def _usage_error(message: str):
     return UsageError(message)
 
 
+imported: list[Path] = []  # every user file this process imported (python -m verify then exits the slow way: __main__.py)
+
+
 def _import(path: Path):
+    imported.append(path)
     name = f"verify_user_module_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
