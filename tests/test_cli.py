@@ -262,3 +262,17 @@ def test_show_a_claim_names_each_fact_once(capsys):
     assert code == 0
     facts = [l for l in out.splitlines() if ": ok: measured" in l]
     assert len(facts) == 4 and facts[0].count("forward quotient is O(h)") == 1
+
+
+def test_a_run_turns_full_collections_off_and_restores_the_thresholds(monkeypatch):
+    """verify/cli.py FULL_COLLECTIONS_OFF: during a run only; a test process calling main()
+    gets its own thresholds back."""
+    import gc
+
+    from verify import cli as cli_module
+
+    seen = []
+    monkeypatch.setattr(cli_module, "_run", lambda args: seen.append(gc.get_threshold()) or 0)
+    before = gc.get_threshold()
+    assert cli_module.main(["sigmoid"]) == 0
+    assert seen == [(before[0], before[1], cli_module.FULL_COLLECTIONS_OFF)] and gc.get_threshold() == before

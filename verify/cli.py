@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gc
 import inspect
 import os
 import sys
@@ -18,6 +19,12 @@ from pathlib import Path
 from .engine import DTYPES, FRAMEWORK_CHOICES
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+FULL_COLLECTIONS_OFF = 10**6
+"""The garbage collector's oldest-generation threshold during a run: a full collection walks
+every object JAX, torch and torch._dynamo hold (a one-process run of the registry made
+seven, 0.6 s). The young generations still collect the cycles that tracing leaves, and the
+run's peak memory was the same; over two workers it saved 0.9–1.7 s of CPU time in each
+of six paired runs (median wall time 0.5 s less)."""
 MAX_TRIALS = 1000
 MAX_SEED = 2**64 - 1
 
@@ -299,6 +306,8 @@ def main(argv=None) -> int:
     from . import parallel
 
     parallel.note_start()  # before any question to JAX or torch imports them
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], FULL_COLLECTIONS_OFF)
     try:
         return _run(args)
     except UsageError as exc:
@@ -318,6 +327,7 @@ def main(argv=None) -> int:
         return EXIT_INTERNAL
     finally:
         parallel.note_end()
+        gc.set_threshold(*thresholds)
 
 
 def _validate(args) -> None:
