@@ -2,6 +2,7 @@
 against this checkout, measured side by side in one run.
 
     python benchmarks/speed.py [--base DIR | --base-commit 4aea328] [--rounds 3] [--pytest]
+    python benchmarks/speed.py --pytest-only    # the test suites alone, added to speed.json
 
 The reference commit's code is checked out in a temporary git worktree (or ``--base``
 names one) and run with this checkout's Python, each side from its own folder so that it
@@ -20,7 +21,8 @@ The report of the new code is also compared byte for byte with itself run in one
 
 ``--pytest`` also times the test suites: the reference's ``python -m pytest`` against this
 checkout's ``python -m pytest -n auto`` (what ``make test`` runs), whole and on the test
-files both have.
+files both have; ``--pytest-only`` runs only those, against the commit speed.json names,
+and adds them to it.
 """
 
 from __future__ import annotations
@@ -141,6 +143,39 @@ def test_files(folder: Path) -> set[str]:
     return {p.name for p in (folder / "tests").glob("test_*.py")}
 
 
+def worktree(commit: str) -> Path:
+    """A temporary git worktree of ``commit``, with this checkout's .venv."""
+    made = Path(tempfile.mkdtemp(prefix="speed-base-")) / "base"
+    subprocess.run(["git", "worktree", "add", "--detach", str(made), commit], cwd=ROOT, check=True, capture_output=True)
+    venv = made / ".venv"
+    if not venv.exists() and (ROOT / ".venv").exists():
+        venv.symlink_to((ROOT / ".venv").resolve())
+    return made
+
+
+def time_suites(base: Path, loads: list) -> dict:
+    """One run each of the reference's ``python -m pytest`` and this checkout's ``python -m
+    pytest -n auto``, whole and on the test files both have (seconds, exit status, summary)."""
+    common = sorted(test_files(base) & test_files(ROOT))
+    suites = {}
+    runs = {
+        "old, whole suite": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"], base),
+        "new, whole suite": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"], ROOT),
+        "old, common files": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], base),
+        "new, common files": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], ROOT),
+    }
+    for label, (cmd, cwd) in runs.items():
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        loads.append(os.getloadavg()[0])
+        tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        suites[label] = {"seconds": seconds, "exit": proc.returncode, "summary": tail}
+        print(f"  {label}: {seconds:.1f} s, exit {proc.returncode}: {tail}", flush=True)
+    suites["common files"] = common
+    return suites
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, help="a checkout of the reference commit (default: a temporary git worktree of --base-commit)")
@@ -148,21 +183,30 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pytest", action="store_true", help="also time the test suites (minutes)")
     parser.add_argument("--from-json", action="store_true", help="only rewrite speed.md from the measurements in speed.json")
+    parser.add_argument("--pytest-only", action="store_true",
+                        help="only time the test suites (the reference: the commit speed.json names) and add them to speed.json")
     args = parser.parse_args(argv)
-    if args.from_json:
+    if args.from_json or args.pytest_only:
         doc = json.loads((RESULTS / "speed.json").read_text(encoding="utf-8"))
+        if args.pytest_only:
+            base, made = args.base, None
+            if base is None:
+                base = made = worktree(doc["old"])
+            try:
+                loads = [doc["load_average_1min"]["min"], doc["load_average_1min"]["max"], os.getloadavg()[0]]
+                doc["pytest"] = time_suites(base, loads)
+                doc["pytest"]["load_average_1min"] = {"min": min(loads[2:]), "max": max(loads[2:])}
+            finally:
+                if made is not None:
+                    subprocess.run(["git", "worktree", "remove", "--force", str(made)], cwd=ROOT, capture_output=True)
+            (RESULTS / "speed.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         (RESULTS / "speed.md").write_text(markdown(doc), encoding="utf-8")
         return 0
 
     made = None
     base = args.base
     if base is None:
-        made = Path(tempfile.mkdtemp(prefix="speed-base-")) / "base"
-        subprocess.run(["git", "worktree", "add", "--detach", str(made), args.base_commit], cwd=ROOT, check=True, capture_output=True)
-        base = made
-    venv = base / ".venv"
-    if not venv.exists() and (ROOT / ".venv").exists():
-        venv.symlink_to((ROOT / ".venv").resolve())
+        base = made = worktree(args.base_commit)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=base, capture_output=True, text=True).stdout.strip()
     new_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     try:
@@ -182,25 +226,7 @@ def main(argv=None) -> int:
         report = same_report()
         verdicts = same_verdicts(base, names)
         verdicts["only_new"] = [n for n in new_names if n not in old_names]
-        suites = None
-        if args.pytest:
-            common = sorted(test_files(base) & test_files(ROOT))
-            suites = {}
-            runs = {
-                "old, whole suite": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"], base),
-                "new, whole suite": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"], ROOT),
-                "old, common files": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], base),
-                "new, common files": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], ROOT),
-            }
-            for label, (cmd, cwd) in runs.items():
-                start = time.perf_counter()
-                proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True)
-                seconds = time.perf_counter() - start
-                loads.append(os.getloadavg()[0])
-                tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-                suites[label] = {"seconds": seconds, "exit": proc.returncode, "summary": tail}
-                print(f"  {label}: {seconds:.1f} s, exit {proc.returncode}: {tail}", flush=True)
-            suites["common files"] = common
+        suites = time_suites(base, loads) if args.pytest else None
     finally:
         if made is not None:
             subprocess.run(["git", "worktree", "remove", "--force", str(made)], cwd=ROOT, capture_output=True)
@@ -293,7 +319,11 @@ def markdown(doc: dict) -> str:
             "",
             "## The test suite",
             "",
-            "Old: `python -m pytest`; new: `python -m pytest -n auto` (what `make test` runs). One run each.",
+            "Old: `python -m pytest`; new: `python -m pytest -n auto` (what `make test` runs). One run each"
+            + (f", measured after the runs above (1-minute load average {p['load_average_1min']['min']:.2f} to {p['load_average_1min']['max']:.2f})."
+               if "load_average_1min" in p else "."),
+            "The common files are those both suites name alike; the new versions hold the tests added since, so the "
+            "rows compare suites, not the same tests.",
             "",
             "| suite | old | new | new/old |",
             "| --- | --- | --- | --- |",
