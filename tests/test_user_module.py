@@ -99,8 +99,9 @@ def test_duplicate_names_are_made_unique(tmp_path):
 
 
 def test_numpy_only_function_is_checked_by_finite_differences_with_a_note(tmp_path):
-    """... and a file the user's module leaves open is flushed when the CLI exits (it
-    freezes the garbage collector at exit only where no user file was imported)."""
+    """A numpy-only function is checked by finite differences, with a note; and a file the
+    user's module leaves open is flushed when the CLI exits (verify/__main__.py freezes the
+    garbage collector at exit only where no user file was imported)."""
     import subprocess
     import sys
 

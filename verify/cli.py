@@ -23,8 +23,8 @@ FULL_COLLECTIONS_OFF = 10**6
 """The garbage collector's oldest-generation threshold during a run: a full collection walks
 every object JAX, torch and torch._dynamo hold (a one-process run of the registry made
 seven, 0.6 s). The young generations still collect the cycles that tracing leaves, and the
-run's peak memory was the same; over two workers it saved 0.9–1.7 s of CPU time in each
-of six paired runs (median wall time 0.5 s less)."""
+run's peak memory was the same; over two workers it saved 0.85–1.7 s of user CPU time in
+each of six paired runs (0.56 s of wall time on average)."""
 MAX_TRIALS = 1000
 MAX_SEED = 2**64 - 1
 

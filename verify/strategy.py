@@ -254,13 +254,14 @@ def plan(entry: Identity, args: tuple, out, specs, strategy: str = "auto", probe
 
 
 SETTLED_PRIMAL = (0.5, 2.0)  # t_f's noise, as a multiple of the time measured
-SETTLED_REVERSE = (0.5, 30.0)  # t_g as a multiple of t_f (measured 1.4–4 for the registry's functions)
+SETTLED_REVERSE = (0.5, 30.0)  # t_g as a multiple of t_f (1.4 to 25 in benchmarks/results/vs_gradcheck.md, largest where f is fast)
 
 
 def settled(kind: str, n: int, m: int, t_f: float, frameworks: set, probes: int | None, entrywise: bool, t_p: float | None = None) -> bool:
     """Whether ``decide`` makes the same choice for every t_f and t_g in the ranges above:
-    then ``plan`` does not time torch's reverse pass (three passes: about 2.5 ms of a 17 ms
-    vjp check at n = 10⁴, where dense would take a minute) and its note says t_f only."""
+    then ``plan`` does not time torch's reverse pass (three passes: 2.6 ms of a 24 ms vjp
+    check at n = 10⁴ under cProfile, where dense would take a minute) and its note says
+    t_f only."""
     choices = {(p.autodiff, p.fd, p.blocks, p.fd_blocks)
                for a in SETTLED_PRIMAL for b in SETTLED_REVERSE
                for p in [decide(kind, n, m, a * t_f, b * a * t_f, frameworks, "auto", probes, t_p, entrywise)]}
