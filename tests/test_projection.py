@@ -44,6 +44,26 @@ def test_projection_runs_one_forward_and_one_reverse_check_per_framework():
     assert all("(reverse)" in by_id[c].method for c in ("jax.rev", "torch.rev"))
 
 
+def test_jax_forward_and_reverse_checks_share_one_jitted_call_and_each_still_catches(monkeypatch):
+    """With one probe pair (the default) JAX's jvp and vjp run in one jitted call (the
+    primal once); a wrong gradient still fails both JAX checks, each with its error. With
+    two pairs each mode runs its own passes."""
+    modes = []
+    real = projection._jax_pass
+    monkeypatch.setattr(projection, "_jax_pass", lambda entry, mode, *a: modes.append(mode) or real(entry, mode, *a))
+    x = np.random.default_rng(13).standard_normal(60)
+    right = verify.check(chain_energy, chain_energy_gradient, x, kind="gradient", projection=True, backends=("jax",))
+    assert right.passed and modes == ["pair"], (modes, right.message())
+    modes.clear()
+    wrong = verify.check(chain_energy, scaled(chain_energy_gradient, 1 + 1e-7), x, kind="gradient", projection=True, backends=("jax",))
+    # (a failing check then asks for more passes: the rounding floor's, at perturbed points)
+    assert modes[0] == "pair" and {c.check for c in wrong.failures} == {"jax.fwd", "jax.rev"}, wrong.message()
+    assert all(c.error > c.tolerance for c in wrong.failures)
+    modes.clear()
+    two = verify.check(chain_energy, chain_energy_gradient, x, kind="gradient", projection=True, probes=2, backends=("jax",))
+    assert two.passed and "pair" not in modes and {"forward", "reverse"} <= set(modes), modes
+
+
 def test_hand_coded_side_is_computed_once_for_every_backend():
     calls = []
 
