@@ -44,10 +44,10 @@ The result says which ran and why (``Plan.note``); ``strategy="dense" | "project
 forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
 Measured (benchmarks/results/vs_gradcheck.md, shared machine): at n = 10² a check takes
-0.8–1.9× gradcheck's default mode with every backend, 0.5–1.6× with backends=("torch",
-"fd"); from n = 10³ on 0.003–1.4×; where only gradcheck's fast mode is feasible
+0.7–2.2× gradcheck's default mode with every backend, 0.6–1.5× with backends=("torch",
+"fd"); from n = 10³ on 0.003–1.2×; where only gradcheck's fast mode is feasible
 (milliseconds; the MIN_BUDGET floor then rules the dense-or-projected choice, not the
-cost), 2.7× for a vjp and 4.7× for an HVP at n = 10⁴ (2.1× and 3.8× without JAX; the HVP
+cost), 2.6× for a vjp and 5.2× for an HVP at n = 10⁴ (1.9× and 4.4× without JAX; the HVP
 calls f 29 times, 0.4 ms each: 17 for the second-order finite differences, 5 in the
 frameworks' passes, 4 for the plan's timing, 3 to learn how f runs; gradcheck's fast mode
 runs the hand-coded gradient twice and the HVP once, and differentiates nothing). The
