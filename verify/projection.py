@@ -416,7 +416,8 @@ def _jax_transform(function, wrt: tuple, mode: str):
 
 
 def _jax_pass(entry: Identity, mode: str, args: tuple, out, direction):
-    """One JAX pass, jitted once per (function, shapes) and then reused.
+    """One JAX pass ("forward", "reverse"), or both in one call ("pair"; see
+    _jax_transform), jitted once per (function, mode, shapes) and then reused.
 
     A cached trace keeps the values of any global the function read when it was traced.
     The pass also returns f(x), compared here with the engine's numpy f(x): a mismatch
@@ -438,8 +439,8 @@ def _jax_pass(entry: Identity, mode: str, args: tuple, out, direction):
             _JAX_TRANSFORMS[key] = _GUARDED if own_rules else jax.jit(_jax_transform(entry.function, entry.wrt_tuple, mode))
         jitted = _JAX_TRANSFORMS[key]
         if jitted is _GUARDED:
-            def batch(kind, mode, direction):
-                return backends.jax_batch(kind, (mode,), entry.function, args, entry.wrt_tuple, direction)[mode][0]
+            def batch(kind, which, along):
+                return backends.jax_batch(kind, (which,), entry.function, args, entry.wrt_tuple, along)[which][0]
 
             if mode == "pair":
                 return batch("jvp", "forward", direction[0]), batch("vjp", "reverse", direction[1])
@@ -795,7 +796,7 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
         family = forward_blocks if side == "forward" else reverse_blocks
         return side, forward_draws if side == "forward" else reverse_draws, family[:fd_blocks] if spec.framework == "fd" else family
 
-    paired = _jax_paired(entry, specs, args, out, lambda spec: sum(side_of(spec)[1:], []))
+    paired = _jax_paired(entry, specs, args, out, lambda spec: side_of(spec)[1] + side_of(spec)[2])
     for spec in specs:
         r = result(spec)
         side, dense, family = side_of(spec)
