@@ -153,6 +153,12 @@ def worktree(commit: str) -> Path:
     return made
 
 
+def remove_worktree(made: Path | None) -> None:
+    """Remove a worktree that ``worktree`` made (None: none was made)."""
+    if made is not None:
+        subprocess.run(["git", "worktree", "remove", "--force", str(made)], cwd=ROOT, capture_output=True)
+
+
 def _kept_suites(commit: str) -> dict | None:
     """The test suites' times in speed.json, timed by a run of their own (--pytest-only)
     against the same reference commit: kept when a run without --pytest rewrites the file."""
@@ -204,12 +210,11 @@ def main(argv=None) -> int:
             if base is None:
                 base = made = worktree(doc["old"])
             try:
-                loads = [doc["load_average_1min"]["min"], doc["load_average_1min"]["max"], os.getloadavg()[0]]
+                loads = [os.getloadavg()[0]]
                 doc["pytest"] = time_suites(base, loads)
-                doc["pytest"]["load_average_1min"] = {"min": min(loads[2:]), "max": max(loads[2:])}
+                doc["pytest"]["load_average_1min"] = {"min": min(loads), "max": max(loads)}
             finally:
-                if made is not None:
-                    subprocess.run(["git", "worktree", "remove", "--force", str(made)], cwd=ROOT, capture_output=True)
+                remove_worktree(made)
             (RESULTS / "speed.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         (RESULTS / "speed.md").write_text(markdown(doc), encoding="utf-8")
         return 0
@@ -239,8 +244,7 @@ def main(argv=None) -> int:
         verdicts["only_new"] = [n for n in new_names if n not in old_names]
         suites = time_suites(base, loads) if args.pytest else _kept_suites(commit)
     finally:
-        if made is not None:
-            subprocess.run(["git", "worktree", "remove", "--force", str(made)], cwd=ROOT, capture_output=True)
+        remove_worktree(made)
 
     doc = {
         "old": commit, "new": new_commit, "rounds": args.rounds, "python": platform.python_version(),
