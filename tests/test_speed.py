@@ -131,25 +131,28 @@ def test_profile_is_refused_where_nothing_runs(capsys):
 RECORD_JOBS = """
 import json, sys
 from verify import cli, parallel
-seen = []
+seen, imported = [], []
 real = parallel.run_all
 def run_all(items, run_one, jobs, init=None):
     seen.append(jobs)
+    imported.append("torch._dynamo" in sys.modules)  # before the fork, or each worker imports it
     return real(items, run_one, jobs, init)
 parallel.run_all = run_all
 code = cli.main(sys.argv[1:])
-print(json.dumps({"code": code, "jobs": seen}))
+print(json.dumps({"code": code, "jobs": seen, "torch._dynamo before the fork": imported}))
 """
 
 
 def test_a_cli_run_uses_the_worker_processes_even_after_asking_whether_torch_imports():
     """Whether the claim's torch can be imported is asked (and torch imported) before the
-    run: that import starts no thread, and used to send every run to one process."""
+    run: that import starts no thread, and used to send every run to one process. And
+    torch._dynamo, which torch.func's reverse mode imports, is imported before the fork
+    (backends.preload), once, not once per worker."""
     proc = subprocess.run([sys.executable, "-c", RECORD_JOBS, "-q", *FEW], cwd=ROOT, capture_output=True, text=True,
                           env=_env(CALCULUS_FOR_ML_JOBS="2"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     outcome = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert outcome == {"code": 0, "jobs": [2]}, outcome
+    assert outcome == {"code": 0, "jobs": [2], "torch._dynamo before the fork": [True]}, outcome
 
 
 def test_profile_times_the_imports_in_a_fresh_process():
