@@ -47,13 +47,18 @@ def test_tiny_medium_and_huge_cases_get_dense_mixed_and_projected():
 
 def test_torch_reverse_pass_is_timed_only_where_the_choice_depends_on_it(monkeypatch):
     """A vjp at n = 10⁴ is projected whatever a reverse pass costs (dense: a minute): plan
-    does not time one, and its note gives t_f only. A gradient at n = 2000 turns on t_g
+    does not time one, nor f again after the engine's call, and its note gives t_f only. A gradient at n = 2000 turns on t_g
     (gradcheck's default mode, and the budget, scale with it): it is timed."""
     assert strategy.settled("vjp", 10**4, 10**4 - 1, 4e-4, ALL, None, True)
     assert not strategy.settled("gradient", 2000, 1, 3e-5, ALL, None, True)
-    timed = []
-    real = strategy.time_reverse
+    # the engine's first call alone settles the vjp (t_f from 40 µs to 0.8 ms), not the gradient
+    first = strategy.SETTLED_FIRST_CALL
+    assert strategy.settled("vjp", 10**4, 10**4 - 1, 4e-4, ALL, None, True, primal_range=first)
+    assert not strategy.settled("gradient", 2000, 1, 3e-5, ALL, None, True, primal_range=first)
+    timed, primal_timed = [], []
+    real, real_primal = strategy.time_reverse, strategy.time_primal
     monkeypatch.setattr(strategy, "time_reverse", lambda *a: timed.append(1) or real(*a))
+    monkeypatch.setattr(strategy, "time_primal", lambda *a: primal_timed.append(1) or real_primal(*a))
 
     def chain(x):
         xp = array_namespace(x)
@@ -68,8 +73,9 @@ def test_torch_reverse_pass_is_timed_only_where_the_choice_depends_on_it(monkeyp
 
     big = verify.check(chain, chain_vjp, np.random.default_rng(0).standard_normal(10**4), kind="vjp", backends=("torch", "fd"))
     assert big.passed and big.projected and not timed and "torch reverse pass" not in big.strategy, big.strategy
+    assert not primal_timed and "one call of f took" in big.strategy, big.strategy  # the engine's call, not timed again
     medium = verify.check(softplus_sum, sigmoid, np.random.default_rng(0).standard_normal(2000), kind="gradient", backends=("torch", "fd"))
-    assert medium.passed and timed and "one torch reverse pass" in medium.strategy, medium.strategy
+    assert medium.passed and timed and primal_timed and "one torch reverse pass" in medium.strategy, medium.strategy
 
 
 def test_second_order_kinds_never_predict_a_finite_difference_hessian_for_an_hvp():

@@ -3,10 +3,11 @@
 A dense check builds whole Jacobians (or Hessians); a projected one compares ⟨u, J v⟩ on a
 few probes (verify/projection.py). Their costs differ by orders of magnitude, and which
 is affordable depends on the function, not only on n: ``plan`` times the primal (t_f: the
-faster of the engine's own call and one more, with the copying guard; a few more where a
-call takes under a millisecond) and, where torch can run the function and the choice
-depends on it (``settled``), one torch reverse pass (t_g: the second after a first; else
-t_g = 3 t_f), then predicts, for n
+engine's own call where every t_f from a tenth of it to twice it gives the same choice
+(``settled``); else the faster of that call and one more, with the copying guard, and a
+few more where a call takes under a millisecond) and, where torch can run the function and
+the choice depends on it (``settled``), one torch reverse pass (t_g: the second after a
+first; else t_g = 3 t_f), then predicts, for n
 differentiated inputs and m outputs (a forced strategy times nothing more: t_f is the
 engine's call, t_g = 3 t_f, and they only feed the note):
 
@@ -246,24 +247,34 @@ def plan(entry: Identity, args: tuple, out, specs, strategy: str = "auto", probe
         t_f = max(primal_seconds, 1e-7) if primal_seconds is not None else time_primal(primal or entry.function, args)
         t_g = t_p = None
     else:
-        t_f = time_primal(primal or entry.function, args, primal_seconds)
         t_p = time_batched_point(primal or entry.function, entry, args) if "fd" in frameworks else None
-        needed = "torch" in frameworks and not settled(entry.kind, n, m, t_f, frameworks, probes, entrywise, t_p)
+        first = primal_seconds is not None and settled(entry.kind, n, m, primal_seconds, frameworks, probes, entrywise, t_p,
+                                                       primal_range=SETTLED_FIRST_CALL)
+        t_f = max(primal_seconds, 1e-7) if first else time_primal(primal or entry.function, args, primal_seconds)
+        needed = not first and "torch" in frameworks and not settled(entry.kind, n, m, t_f, frameworks, probes, entrywise, t_p)
         t_g = time_reverse(entry, args, out) if needed else None
     return decide(entry.kind, n, m, t_f, t_g, frameworks, strategy, probes, t_p, entrywise=entrywise)
 
 
 SETTLED_PRIMAL = (0.5, 2.0)  # t_f's noise, as a multiple of the time measured
+SETTLED_FIRST_CALL = (0.1, 2.0)  # t_f as a multiple of the engine's first call, which may have paid for caches
 SETTLED_REVERSE = (0.5, 30.0)  # t_g as a multiple of t_f (1.4 to 25 in benchmarks/results/vs_gradcheck.md, largest where f is fast)
 
 
-def settled(kind: str, n: int, m: int, t_f: float, frameworks: set, probes: int | None, entrywise: bool, t_p: float | None = None) -> bool:
-    """Whether ``decide`` makes the same choice for every t_f and t_g in the ranges above:
-    then ``plan`` does not time torch's reverse pass (three passes: 2.6 ms of a 24 ms vjp
-    check at n = 10⁴ under cProfile, where dense would take a minute) and its note says
-    t_f only."""
+def settled(kind: str, n: int, m: int, t_f: float, frameworks: set, probes: int | None, entrywise: bool, t_p: float | None = None,
+            primal_range: tuple = SETTLED_PRIMAL) -> bool:
+    """Whether ``decide`` makes the same choice for every t_f in ``primal_range`` (multiples
+    of ``t_f``) and every t_g in SETTLED_REVERSE (multiples of that t_f).
+
+    ``plan`` asks it twice. First of the engine's own call of f, over SETTLED_FIRST_CALL:
+    where that settles the choice, f is not timed again (time_primal's one to four more
+    calls: 1.4 ms of a 9 ms vjp check at n = 10⁴, torch only) nor torch's reverse pass,
+    and the note gives that call's time. Else of time_primal's t_f, over SETTLED_PRIMAL:
+    where that settles it, torch's reverse pass is not timed (three passes: 2.6 ms of a
+    24 ms vjp check at n = 10⁴ under cProfile, where dense would take a minute) and the
+    note gives t_f only."""
     choices = {(p.autodiff, p.fd, p.blocks, p.fd_blocks)
-               for a in SETTLED_PRIMAL for b in SETTLED_REVERSE
+               for a in primal_range for b in SETTLED_REVERSE
                for p in [decide(kind, n, m, a * t_f, b * a * t_f, frameworks, "auto", probes, t_p, entrywise)]}
     return len(choices) == 1
 
