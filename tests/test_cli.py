@@ -22,12 +22,12 @@ def test_help_exits_zero():
     assert r.returncode == 0 and "--json" in r.stdout and "Exit status" in r.stdout
 
 
-def test_filter_by_name_runs_one_row_and_exits_zero():
-    r = cli("sigmoid", "logsumexp")
-    assert r.returncode == 0, r.stdout + r.stderr
-    lines = [l for l in r.stdout.splitlines() if l.endswith("PASS")]
+def test_filter_by_name_runs_one_row_and_exits_zero(capsys):
+    code, out, _ = run(capsys, "sigmoid", "logsumexp")  # in process: the subprocess tests here pay the imports
+    assert code == 0, out
+    lines = [l for l in out.splitlines() if l.endswith("PASS")]
     assert [l.split()[0] for l in lines] == ["sigmoid", "logsumexp"]
-    assert "2 identities" in r.stdout
+    assert "2 identities" in out
 
 
 def test_filter_by_chapter_and_list():
@@ -52,17 +52,19 @@ def test_bad_option_values_are_usage_errors():
     assert r.returncode == 2 and "unknown backend" in r.stderr
 
 
-def test_show_prints_statement_derivation_source_and_checks():
-    r = cli("--show", "sigmoid")
-    assert r.returncode == 0
+def test_show_prints_statement_derivation_source_and_checks(capsys):
+    code, out, _ = run(capsys, "--show", "sigmoid")
+    assert code == 0
     for text in ["σ'(x) = σ(x)(1 − σ(x))", "derivations/01_single_variable_derivatives/sigmoid.md", "def sigmoid_derivative", "sigmoid [jax, reverse]: ok"]:
-        assert text in r.stdout, text
+        assert text in out, text
 
 
-def test_json_report_content_and_determinism(tmp_path):
+def test_json_report_content_and_determinism(tmp_path, capsys):
+    """Two runs, one in a process of its own, give the same bytes (tests/test_determinism.py:
+    two processes, more identities)."""
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     assert cli("--json", str(a), "--seed", "7", "logsumexp", "sigmoid").returncode == 0
-    assert cli("--json", str(b), "--seed", "7", "logsumexp", "sigmoid").returncode == 0
+    assert run(capsys, "--json", str(b), "--seed", "7", "logsumexp", "sigmoid")[0] == 0
     assert a.read_bytes() == b.read_bytes()
     doc = json.loads(a.read_text())
     assert doc["seed"] == 7 and set(doc["versions"]) >= {"numpy", "jax", "torch"}
