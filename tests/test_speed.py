@@ -131,28 +131,34 @@ def test_profile_is_refused_where_nothing_runs(capsys):
 RECORD_JOBS = """
 import json, sys
 from verify import cli, parallel
-seen, imported = [], []
-real = parallel.run_all
+runs = []
+real_all, real_grouped = parallel.run_all, parallel.GroupedRun
 def run_all(items, run_one, jobs, init=None):
-    seen.append(jobs)
-    imported.append("torch._dynamo" in sys.modules)  # before the fork, or each worker imports it
-    return real(items, run_one, jobs, init)
-parallel.run_all = run_all
-code = cli.main(sys.argv[1:])
-print(json.dumps({"code": code, "jobs": seen, "torch._dynamo before the fork": imported}))
+    runs.append({"split": "by identity", "jobs": jobs, "torch._dynamo before the fork": "torch._dynamo" in sys.modules})
+    return real_all(items, run_one, jobs, init)
+class GroupedRun(real_grouped):
+    def __init__(self, items, groups, run_task, prepare, jobs):
+        runs.append({"split": "by framework", "jobs": jobs, "imported before the fork": [m for m in ("jax", "torch") if m in sys.modules]})
+        super().__init__(items, groups, run_task, prepare, jobs)
+parallel.run_all, parallel.GroupedRun = run_all, GroupedRun
+codes = [cli.main(sys.argv[1:]), cli.main([*sys.argv[1:], "--backend", "torch,fd"])]
+print(json.dumps({"codes": codes, "runs": runs}))
 """
 
 
-def test_a_cli_run_uses_the_worker_processes_even_after_asking_whether_torch_imports():
-    """Whether the claim's torch can be imported is asked (and torch imported) before the
-    run: that import starts no thread, and used to send every run to one process. And
-    torch._dynamo, which torch.func's reverse mode imports, is imported before the fork
+def test_a_cli_run_uses_the_worker_processes_and_each_imports_only_its_framework():
+    """A run of every backend is split by framework (cli.GROUPS): the workers are forked
+    before JAX or torch is imported, each imports its own. A run of torch and the
+    differences alone is split by identity: torch is imported before the fork (asking
+    whether the claim's torch imports starts no thread; that question used to send every
+    run to one process), and torch._dynamo, which torch.func's reverse mode imports, too
     (backends.preload), once, not once per worker."""
     proc = subprocess.run([sys.executable, "-c", RECORD_JOBS, "-q", *FEW], cwd=ROOT, capture_output=True, text=True,
                           env=_env(CALCULUS_FOR_ML_JOBS="2"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     outcome = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert outcome == {"code": 0, "jobs": [2], "torch._dynamo before the fork": [True]}, outcome
+    assert outcome == {"codes": [0, 0], "runs": [{"split": "by framework", "jobs": 2, "imported before the fork": []},
+                                                 {"split": "by identity", "jobs": 2, "torch._dynamo before the fork": True}]}, outcome
 
 
 def test_profile_times_the_imports_in_a_fresh_process():
@@ -164,3 +170,112 @@ def test_profile_times_the_imports_in_a_fresh_process():
             if line.startswith("  import")}
     assert set(rows) == {"import torch", "import torch._dynamo (torch.func's reverse mode)", "import scipy (finite differences)"}, rows
     assert rows["import torch"] > 0.05, rows  # torch takes a second or more to import in a fresh process
+    # over workers split by framework: the imports once, not copied into each worker's profile
+    run = _verify(["-q", "--profile", "power_rule", "sigmoid"], CALCULUS_FOR_ML_JOBS="2")
+    assert run.returncode == 0, run.stderr
+    wall = float(run.stdout.split("wall time of the run ")[1].split(" s")[0])
+    rows = {line.split("  ")[1].strip(): float(line.split()[-4]) for line in run.stdout.splitlines() if line.startswith("  import")}
+    assert set(rows) == {"import jax", "import torch", "import torch._dynamo (torch.func's reverse mode)", "import scipy (finite differences)"}, rows
+    assert sum(rows.values()) < wall, (rows, wall)
+
+
+# --------------------------------------------------------------------------------------
+# The split by framework (cli.GROUPS, parallel.GroupedRun)
+# --------------------------------------------------------------------------------------
+
+
+def _as_dicts(result):
+    import dataclasses
+
+    return [dataclasses.asdict(c) for c in result.checks], result.notes
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softmax_jacobian", "rosenbrock_hvp", "quadratic_form_hessian", "linear_layer_vjp",
+                                  "log_determinant", "mlp_training_loop"])
+@pytest.mark.parametrize("planted", [False, True])
+def test_an_identity_split_by_framework_merges_to_its_result_in_one_run(name, planted):
+    """What GROUPS relies on: an identity's JAX checks, and its torch and difference
+    checks, give the same results run apart as together; merged (``cli._merged``), they are
+    its result, failed checks (diagnosis, location, notes) included."""
+    import dataclasses
+
+    from verify.engine import run_entry
+    from verify.identities import BY_NAME
+    from verify.registry import Claim
+
+    entry = BY_NAME[name]
+    if planted and not isinstance(entry, Claim):
+        wrong = entry.derivative
+        entry = dataclasses.replace(entry, derivative=lambda *a: _scaled(wrong(*a), 1 + 1e-5))
+    checks = cli.ALL_CHECKS
+    whole = run_entry(entry, seed=3)
+    groups = cli._groups_of(entry, ("jax", "torch", "fd"), checks)
+    assert groups == (("rest",) if isinstance(entry, Claim) else ("jax", "rest"))
+    parts = [run_entry(entry, seed=3, frameworks=tuple(fw for fw in ("jax", "torch", "fd") if fw in cli.GROUPS[g])) for g in groups]
+    merged = cli._merged(entry, parts)
+    assert _as_dicts(merged) == _as_dicts(whole)
+    assert merged.passed == whole.passed == (not planted or isinstance(entry, Claim))
+
+
+def _scaled(value, factor):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_scaled(v, factor) for v in value)
+    return value * factor
+
+
+GROUPED_RUNS = """
+import json, os, sys, time
+from verify import parallel
+
+def square(item, group):
+    if item == "raise":
+        raise ValueError("planted")
+    if item == "exit":
+        os._exit(7)
+    time.sleep(0.005)
+    return item * item, group, os.getpid()
+
+def scenario(items, submitted, steal_min, prepare=lambda group: {"group": group}):
+    run = parallel.GroupedRun(items, ("a", "b"), square, prepare, jobs=2, steal_min=steal_min)
+    finished = False
+    try:
+        ready = [run.ready("a"), run.ready("b")]
+        for index, group in submitted:
+            run.submit(index, group)
+        got = [[i, {g: list(v) for g, v in parts.items()}] for i, parts in run.results(sorted({i for i, _ in submitted}))]
+        finished = True
+        return {"ready": ready, "results": got}
+    except RuntimeError as exc:
+        return {"error": str(exc)}
+    finally:
+        run.shutdown(finished)
+
+both = [(i, "a") for i in range(12)] + [(i, "b") for i in range(0, 12, 3)]
+print(json.dumps({
+    "two groups": scenario(list(range(12)), both, {"a": 99, "b": 99}),
+    "one long group": scenario(list(range(40)), [(i, "a") for i in range(40)], {"a": 5}),
+    "a task raises": scenario([1, "raise"], [(0, "a"), (1, "b")], {}),
+    "a worker dies": scenario([1, "exit"], [(0, "a"), (1, "b")], {}),
+}))
+"""
+
+
+def test_grouped_run_gives_every_task_in_order_steals_a_long_queue_and_names_a_failure():
+    """parallel.GroupedRun in a process of its own (forking this one, which has JAX's threads,
+    is what jobs_for refuses)."""
+    proc = subprocess.run([sys.executable, "-c", GROUPED_RUNS], cwd=ROOT, capture_output=True, text=True, env=_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads(proc.stdout.strip().splitlines()[-1])
+    two = runs["two groups"]
+    assert two["ready"] == [{"group": "a"}, {"group": "b"}]
+    assert [i for i, _ in two["results"]] == list(range(12))  # in the order asked
+    for i, parts in two["results"]:
+        assert set(parts) == ({"a", "b"} if i % 3 == 0 else {"a"})
+        assert all(value == i * i and group == g for g, (value, group, _) in parts.items())
+    pids = {g: {parts[g][2] for _, parts in two["results"] if g in parts} for g in ("a", "b")}
+    assert len(pids["a"]) == len(pids["b"]) == 1 and pids["a"] != pids["b"]  # each group in its worker: no queue was long enough to take from
+    one = runs["one long group"]
+    assert [i for i, _ in one["results"]] == list(range(40))
+    assert len({parts["a"][2] for _, parts in one["results"]}) == 2  # the worker of "b" took "a"'s tasks
+    assert "failed on 'raise' (b)" in runs["a task raises"]["error"] and "ValueError: planted" in runs["a task raises"]["error"]
+    assert "a worker process died (exit code 7)" in runs["a worker dies"]["error"]

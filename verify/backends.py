@@ -125,7 +125,22 @@ def unavailable(frameworks=FRAMEWORKS) -> dict[str, str]:
     return {fw: _why(fw) for fw in frameworks if fw in FRAMEWORKS and not _importable(fw)}
 
 
+_REASONS_ELSEWHERE: dict[str, str] = {}  # framework -> why it could not be imported, in a worker process
+
+
+def record_availability(found: dict[str, str | None]) -> None:
+    """Learn what worker processes found ({framework: why it cannot be imported, or None
+    where it imports}): this process then answers ``unavailable``, ``missing_note`` and
+    ``versions`` alike without importing anything."""
+    for framework, why in found.items():
+        _IMPORTABLE[framework] = why is None
+        if why is not None:
+            _REASONS_ELSEWHERE[framework] = why
+
+
 def _why(framework: str) -> str:
+    if framework in _REASONS_ELSEWHERE:
+        return _REASONS_ELSEWHERE[framework]
     exc = _IMPORT_ERRORS[framework]
     name = DISPLAY[framework]
     if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == framework:
@@ -154,7 +169,7 @@ def missing_note(frameworks, *, fd_only: bool = False) -> str:
 def _version(module: str) -> str:
     """A package's version: its ``__version__`` once imported, else its installed metadata
     (the same string, without paying for the import)."""
-    if module in _IMPORT_ERRORS:
+    if module in _IMPORT_ERRORS or module in _REASONS_ELSEWHERE:
         return None  # not available: null in the report
     if module in sys.modules:
         return sys.modules[module].__version__

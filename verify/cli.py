@@ -408,11 +408,15 @@ def _keep_selected(result, checks):
     return result
 
 
-def _available(args, checks, frameworks):
+def _available(args, checks, frameworks, found: dict | None = None):
     """(checks, frameworks, missing, note): a framework that cannot be imported is left out,
-    with a note; one that --backend asks for is a usage error."""
+    with a note; one that --backend asks for is a usage error. ``found``: what the worker
+    processes found ({framework: why it cannot be imported, or None}; see
+    backends.record_availability), else asked here (which imports them)."""
     from . import backends
 
+    if found is not None:
+        backends.record_availability(found)
     missing = backends.unavailable(frameworks)
     if not missing:
         return checks, frameworks, {}, ""
@@ -425,8 +429,59 @@ def _available(args, checks, frameworks):
     return checks, frameworks, missing, backends.missing_note(missing, fd_only=frameworks == ("fd",))
 
 
+GROUPS = {"jax": ("jax",), "rest": ("torch", "fd")}
+"""How a run splits each identity's checks: JAX's in one group; torch's, the differences'
+and the claims' in the other. Over worker processes each worker imports the framework of
+its group (parallel.GroupedRun): the JAX worker starts checking while the other still
+imports torch, and neither pays the other's import (torch with torch._dynamo 3.3 s, JAX
+0.7 s). The checks of one group do not depend on the other's (every input, probe and
+tolerance is drawn or computed per identity), so an identity's result is its groups'
+results merged (``_merged``); one process runs the groups one after the other and merges
+them alike, so that the JSON report is the same byte for byte whatever the number of
+processes. A --module run is not split (which frameworks a user's function runs on is
+one note over both)."""
+
+
+def _groups_of(entry, frameworks, checks) -> tuple[str, ...]:
+    """The groups of GROUPS holding a selected check of ``entry`` (a claim: "rest")."""
+    from .engine import check_specs
+    from .registry import Claim
+
+    if isinstance(entry, Claim):
+        return ("rest",)
+    ids = {s.id for s in check_specs(entry, frameworks)} & set(checks)
+    return tuple(group for group, members in GROUPS.items() if any(FRAMEWORK_OF[c] in members for c in ids))
+
+
+def _merged(entry, parts: list):
+    """One EntryResult of its groups' results (in GROUPS order): the checks in the order
+    engine.check_specs generates them, the notes in order without repeats."""
+    from .engine import check_specs
+    from .results import EntryResult
+
+    if len(parts) == 1:
+        return parts[0]
+    order = {s.id: i for i, s in enumerate(check_specs(entry, FRAMEWORK_CHOICES))}
+    first = parts[0]
+    return EntryResult(first.name, first.chapter, first.statement, first.kind, first.derivation,
+                       checks=sorted((c for p in parts for c in p.checks), key=lambda c: order.get(c.check, len(order))),
+                       seconds=sum(p.seconds for p in parts), notes=list(dict.fromkeys(n for p in parts for n in p.notes)),
+                       strategy=next((p.strategy for p in parts if p.strategy), ""))
+
+
+def _prepare_group(group: str, frameworks) -> dict:
+    """In a worker: import what the group's checks use; {framework: why it cannot be
+    imported, or None} for its frameworks (a claim's torch is the "rest" group's)."""
+    from . import backends
+
+    wanted = [fw for fw in GROUPS[group] if fw in frameworks or (group == "rest" and fw == "torch")]
+    missing = backends.unavailable(wanted)
+    backends.preload([fw for fw in wanted if fw not in missing])
+    return {fw: missing.get(fw) for fw in wanted if fw in backends.FRAMEWORKS}
+
+
 def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -> int:
-    from . import backends, report
+    from . import backends, parallel, report
     from .engine import check_specs, run_entry
     from .registry import Claim
 
@@ -438,68 +493,109 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
 
         profile = profiling.install()
         profiling.import_backends(frameworks)  # timed here: asking which frameworks import imports them
-    checks, frameworks, missing, missing_note = _available(args, checks, frameworks)
-    if missing_note:
-        print(f"note: {missing_note}", file=out, flush=True)
-    width = max([len(e.name) for e in entries] + [report.NAME_WIDTH])
-    runnable, skipped, not_run = [], [], []
-    for e in entries:
-        if isinstance(e, Claim) and backends.unavailable(e.requires):  # whatever --backend selects
-            not_run.append(e)
-        elif isinstance(e, Claim) or any(s.id in checks for s in check_specs(e, frameworks)):
-            runnable.append(e)
-        else:
-            skipped.append(e.name)
-    lacking = {fw: why for e in not_run for fw, why in backends.unavailable(e.requires).items()}
-    lacking_names = " and ".join(backends.DISPLAY[fw] for fw in lacking)
-    if not runnable:
-        if not_run:
-            hint = backends.install_hint(next(iter(lacking)) if len(lacking) == 1 else "all")
-            raise UsageError(f"{', '.join(e.name for e in not_run)} {'needs' if len(not_run) == 1 else 'need'} {lacking_names}, "
-                             f"but {'; '.join(lacking.values())} ({hint})")
-        raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
-    if not args.quiet and not args.show:
-        print(report.header(width), file=out, flush=True)
-
-    def init():
-        """Import the frameworks the run uses (timed above with --profile): before the
-        workers are forked, so that they are imported once, not once per worker."""
-        if jobs > 1:
-            backends.preload(frameworks)
-
-    def run_one(entry):
-        entry_start = time.perf_counter()
-        entry_frameworks, note = frameworks, ""
-        if args.module:  # a user's numpy-only function is checked by the backends it runs on
-            entry_frameworks, note = _frameworks_it_runs_on(entry, frameworks)
-        result = _keep_selected(run_entry(entry, seed=seed, trials=trials, frameworks=entry_frameworks, dtype=dtype), checks)
-        if profile is None:
-            return result, note, None
-        profile.add("entries", time.perf_counter() - entry_start)
-        return result, note, profile.take()
-
-    from . import parallel
-
     try:
-        jobs = parallel.jobs_for(len(runnable))
+        jobs = parallel.jobs_for(len(entries))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    grouping = not args.module
+
+    def run_task(entry, group):
+        """One group of an identity's checks (``group`` None: all, not split), with the
+        frameworks this process can import."""
+        task_start = time.perf_counter()
+        task_frameworks, note = frameworks, ""
+        if group is not None:
+            task_frameworks = tuple(fw for fw in frameworks if fw in GROUPS[group] and not backends.unavailable([fw]))
+        if args.module:  # a user's numpy-only function is checked by the backends it runs on
+            task_frameworks, note = _frameworks_it_runs_on(entry, task_frameworks)
+        result = _keep_selected(run_entry(entry, seed=seed, trials=trials, frameworks=task_frameworks, dtype=dtype), checks)
+        if profile is None:
+            return result, note, None
+        profile.add("entries", time.perf_counter() - task_start)
+        return result, note, profile.take()
+
     results, notes, totals = [], {}, None
-    init()
-    if profile is not None:
+    if profile is not None:  # the imports above, before a fork copies them into every worker's profile
         totals = type(profile)()
         totals.merge(profile.take())
-    for entry, (result, note, spent) in zip(runnable, parallel.run_all(runnable, run_one, jobs)):
-        if spent is not None:
-            totals.merge(spent)
-        results.append(result)
-        notes[entry.name] = [n for n in (missing_note, note) if n]  # the JSON report keeps both
-        if args.show:
-            print(("\n" if len(results) > 1 else "") + show(entry, result, width), file=out, flush=True)
-        elif not args.quiet or not result.passed:
-            print(report.row(result, width), file=out, flush=True)
-        if note and not args.show:
-            print(f"    note: {note}", file=out, flush=True)
+    requested = {g for e in entries for g in (_groups_of(e, frameworks, checks) if grouping else ())}
+    pool = None
+    if jobs > 1 and len(requested) > 1:  # forked here, before JAX or torch is imported (unless --profile did)
+        pool = parallel.GroupedRun(entries, tuple(GROUPS), run_task, lambda group: _prepare_group(group, frameworks), jobs)
+    finished = False
+    try:
+        if pool is not None:  # the JAX worker starts on its checks while the other imports torch
+            found = dict(pool.ready("jax"))
+            if found.get("jax") is None:
+                for index, entry in enumerate(entries):
+                    if "jax" in _groups_of(entry, frameworks, checks):
+                        pool.submit(index, "jax")
+            found.update(pool.ready("rest"))
+            checks, frameworks, missing, missing_note = _available(args, checks, frameworks, found)
+        else:
+            checks, frameworks, missing, missing_note = _available(args, checks, frameworks)
+        if missing_note:
+            print(f"note: {missing_note}", file=out, flush=True)
+        width = max([len(e.name) for e in entries] + [report.NAME_WIDTH])
+        runnable, skipped, not_run = [], [], []
+        for e in entries:
+            if isinstance(e, Claim) and backends.unavailable(e.requires):  # whatever --backend selects
+                not_run.append(e)
+            elif isinstance(e, Claim) or any(s.id in checks for s in check_specs(e, frameworks)):
+                runnable.append(e)
+            else:
+                skipped.append(e.name)
+        lacking = {fw: why for e in not_run for fw, why in backends.unavailable(e.requires).items()}
+        lacking_names = " and ".join(backends.DISPLAY[fw] for fw in lacking)
+        if not runnable:
+            if not_run:
+                hint = backends.install_hint(next(iter(lacking)) if len(lacking) == 1 else "all")
+                raise UsageError(f"{', '.join(e.name for e in not_run)} {'needs' if len(not_run) == 1 else 'need'} {lacking_names}, "
+                                 f"but {'; '.join(lacking.values())} ({hint})")
+            raise UsageError(f"no selected identity has a {backends_label(checks)} check (cstep is for holomorphic identities only)")
+        if not args.quiet and not args.show:
+            print(report.header(width), file=out, flush=True)
+
+        def run_one(entry):
+            """An identity's groups one after the other, merged (see GROUPS), or, not split, all at once."""
+            groups = _groups_of(entry, frameworks, checks) if grouping else (None,)
+            parts = [run_task(entry, group) for group in groups]
+            return _merged(entry, [p[0] for p in parts]), parts[0][1], _profiles([p[2] for p in parts])
+
+        def init():
+            """Import the frameworks the run uses (timed above with --profile): before the
+            workers are forked, so that they are imported once, not once per worker."""
+            if jobs > 1:
+                backends.preload(frameworks)
+
+        if pool is not None:
+            positions = {id(e): i for i, e in enumerate(entries)}
+            for entry in runnable:
+                for group in _groups_of(entry, frameworks, checks):
+                    if group != "jax":  # JAX's were submitted as soon as its worker was ready
+                        pool.submit(positions[id(entry)], group)
+            done = ((entries[index], parts) for index, parts in pool.results([positions[id(e)] for e in runnable]))
+            outcomes = ((entry, (_merged(entry, [parts[g][0] for g in GROUPS if g in parts]), "",
+                                 _profiles([parts[g][2] for g in GROUPS if g in parts])))
+                        for entry, parts in done)
+        else:
+            init()
+            outcomes = zip(runnable, parallel.run_all(runnable, run_one, jobs))
+        for entry, (result, note, spent) in outcomes:
+            for snapshot in spent:
+                totals.merge(snapshot)
+            results.append(result)
+            notes[entry.name] = [n for n in (missing_note, note) if n]  # the JSON report keeps both
+            if args.show:
+                print(("\n" if len(results) > 1 else "") + show(entry, result, width), file=out, flush=True)
+            elif not args.quiet or not result.passed:
+                print(report.row(result, width), file=out, flush=True)
+            if note and not args.show:
+                print(f"    note: {note}", file=out, flush=True)
+        finished = True
+    finally:
+        if pool is not None:
+            pool.shutdown(finished)
     if skipped:
         print(f"note: {len(skipped)} selected identities have no {backends_label(checks)} check and were not run: {', '.join(skipped)}", file=out)
     if not_run:
@@ -515,6 +611,12 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         doc = report.document(results, seed=seed, trials=trials, dtype=dtype, frameworks=checks, versions=backends.versions(), notes=notes)
         _write_json(args.json, doc)
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAIL
+
+
+def _profiles(snapshots: list) -> list:
+    """The profile snapshots (profile.Profile.take) of an identity's groups: none where
+    nothing was profiled."""
+    return [s for s in snapshots if s is not None]
 
 
 def _run_exercises(args, seed, trials, dtype, checks, frameworks) -> int:

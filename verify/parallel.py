@@ -1,4 +1,4 @@
-"""Running the entries of a verify run over several processes.
+"""Running a verify run over several processes.
 
 Every entry is seeded by itself (``engine.entry_rng``: the global seed, the entry's name
 and the trial number), and no check reads state another entry leaves behind, so an
@@ -6,14 +6,26 @@ entry gives the same result in whichever process runs it: the JSON report of a r
 N processes is byte for byte the report of the same run in one process
 (tests/test_speed.py compares them).
 
-The workers are forked from the CLI's process, so they inherit the registry (a user's
-``--module`` included) and nothing is pickled but the entry's index and its result.
-The CLI imports the frameworks the run uses just before the fork (an import starts no
-thread: JAX starts its threads on its first computation, torch on its first parallel
-operation), so that the workers share one import. A process that had imported JAX or
-torch before the run (a test, a notebook, a user's module that imports torch) runs its
-entries itself: forking a process whose JAX or torch threads may be running can deadlock
-the child. Results come back in registry order, each as soon as it and those before it are done.
+Two ways to split the work, both over processes forked from the CLI's, so that they
+inherit the registry (a user's ``--module`` included) and nothing is pickled but indices
+and results:
+
+- By framework (``GroupedRun``; the CLI's default run, see cli.GROUPS): each identity's
+  JAX checks are one task, its torch, finite-difference and claim checks another. The
+  workers are forked before JAX or torch is imported; each prefers one group and imports
+  only its framework, so the JAX worker checks while the other still imports torch, and
+  neither pays the other's import. A worker with nothing of its own left takes the other
+  group's tasks where enough of them wait (STEAL_MIN): in a cold run, where JAX compiles,
+  the torch worker ends up compiling too.
+- By identity (``run_all``; a run with one group only, ``--backend fd``, or a --module
+  run): the CLI imports the frameworks the run uses just before the fork (an import
+  starts no thread: JAX starts its threads on its first computation, torch on its first
+  parallel operation), so that the workers share one import.
+
+A process that had imported JAX or torch before the run (a test, a notebook, a user's
+module that imports torch) runs its entries itself: forking a process whose JAX or torch
+threads may be running can deadlock the child. Results come back in registry order, each
+as soon as it and those before it are done.
 
 ``CALCULUS_FOR_ML_JOBS`` sets the number of processes (1: everything in this process);
 the default is the number of cores this process may use, at most the number of entries.
@@ -101,3 +113,162 @@ def run_all(items, run_one, jobs: int, init=None):
             yield from pool.imap(_work, range(len(items)), chunksize=1)
     finally:
         _STATE.clear()
+
+
+# --------------------------------------------------------------------------------------
+# Work split by framework: each worker imports the framework of its group
+# --------------------------------------------------------------------------------------
+
+STEAL_MIN = {"jax": 8, "rest": 40}
+"""A worker whose own group has no task left takes the other group's only while at least
+this many of its tasks wait: the first such task imports that group's framework (JAX
+0.7 s, about 14 warm JAX checks or 5 cold ones; torch with torch._dynamo 3.3 s, about 90
+warm tasks of torch and the differences)."""
+
+
+def _grouped_worker(conn, preferred: str, prepare, run_task, items, threads: int) -> None:
+    """A worker of GroupedRun: prepares its group (imports), says so, then runs tasks until
+    told to stop (None)."""
+    def ready(group):
+        info = prepare(group)
+        torch = sys.modules.get("torch")
+        if torch is not None:  # one torch thread pool per core, not per worker (see _init)
+            torch.set_num_threads(threads)
+        return info
+
+    prepared = {preferred: ready(preferred)}
+    conn.send(("ready", preferred, prepared[preferred]))
+    while True:
+        task = conn.recv()
+        if task is None:
+            return
+        index, group = task
+        try:
+            if group not in prepared:
+                prepared[group] = ready(group)
+            conn.send(("done", index, group, run_task(items[index], group)))
+        except BaseException as exc:  # the parent raises it (a bug: exit status 3)
+            import traceback
+
+            conn.send(("error", index, group, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+            return
+
+
+class GroupedRun:
+    """``run_task(item, group)`` for every (item, group) submitted, over ``jobs`` forked
+    workers, each preferring one group (GROUP i % len(groups)) whose framework it alone
+    imports: ``prepare(group)`` runs in the worker before its first task of a group, and
+    what it returns for the preferred group reaches ``ready(group)`` in the parent.
+
+    Tasks of a group can be submitted as soon as its worker is ready (the JAX worker starts
+    while the torch worker still imports torch); ``results`` yields, in the order asked,
+    each item's {group: result} once all its tasks are done. A worker with nothing of its
+    own group left takes the other's (STEAL_MIN), else stops once ``close`` said no more
+    tasks will come."""
+
+    def __init__(self, items, groups: tuple[str, ...], run_task, prepare, jobs: int, steal_min: dict | None = None):
+        from collections import deque
+
+        ctx = multiprocessing.get_context("fork")
+        self.items, self.groups = list(items), tuple(groups)
+        self.queues = {g: deque() for g in self.groups}
+        self.expected: dict[int, set] = {}
+        self.done: dict[int, dict] = {}
+        self.info: dict[str, object] = {}
+        self.closed = False
+        self.steal_min = STEAL_MIN if steal_min is None else steal_min
+        self.workers = []  # [process, connection, preferred group, state: "starting" | "idle" | "busy" | "stopped"]
+        threads = max(1, cores() // jobs)
+        for i in range(jobs):
+            mine, theirs = ctx.Pipe()
+            preferred = self.groups[i % len(self.groups)]
+            process = ctx.Process(target=_grouped_worker, args=(theirs, preferred, prepare, run_task, self.items, threads), daemon=True)
+            process.start()
+            theirs.close()
+            self.workers.append([process, mine, preferred, "starting"])
+
+    def _next_task(self, preferred: str):
+        if self.queues[preferred]:
+            return self.queues[preferred].popleft(), preferred
+        if not self.closed:
+            return "wait"  # the other group's tasks may not all be submitted yet: no stealing before close
+        for group in self.groups:
+            if group != preferred and len(self.queues[group]) >= self.steal_min.get(group, 1):
+                return self.queues[group].popleft(), group
+        for group in self.groups:  # a group no running worker prefers: take its tasks whatever their number
+            if self.queues[group] and not any(w[2] == group and w[3] != "stopped" for w in self.workers):
+                return self.queues[group].popleft(), group
+        return None  # nothing of its own will come, and too little of the other's: stop
+
+    def _dispatch(self) -> None:
+        for worker in self.workers:
+            if worker[3] != "idle":
+                continue
+            task = self._next_task(worker[2])
+            if task == "wait":
+                continue
+            worker[1].send(task)
+            worker[3] = "stopped" if task is None else "busy"
+
+    def _pump(self) -> None:
+        """Wait for one message or more, handle them, hand out tasks."""
+        from multiprocessing.connection import wait
+
+        live = {w[1]: w for w in self.workers if w[3] in ("starting", "busy")}
+        if not live:
+            raise RuntimeError("no worker process is running, and tasks are still waiting")
+        for conn in wait(list(live)):
+            worker = live[conn]
+            try:
+                message = conn.recv()
+            except EOFError:
+                worker[0].join(timeout=5)
+                raise RuntimeError(f"a worker process died (exit code {worker[0].exitcode})") from None
+            if message[0] == "ready":
+                self.info.setdefault(message[1], message[2])
+            elif message[0] == "done":
+                self.done.setdefault(message[1], {})[message[2]] = message[3]
+            else:
+                raise RuntimeError(f"a worker process failed on {self.items[message[1]]!r} ({message[2]}): {message[3]}")
+            worker[3] = "idle"
+        self._dispatch()
+
+    def ready(self, group: str):
+        """What ``prepare(group)`` returned in the first worker of that group to be ready."""
+        while group not in self.info:
+            self._pump()
+        return self.info[group]
+
+    def submit(self, index: int, group: str) -> None:
+        self.expected.setdefault(index, set()).add(group)
+        self.queues[group].append(index)
+        self._dispatch()
+
+    def close(self) -> None:
+        """No task will be submitted any more."""
+        self.closed = True
+        self._dispatch()
+
+    def results(self, indices):
+        """(index, {group: result}) for each index, in this order, as soon as it is done."""
+        self.close()
+        for index in indices:
+            while set(self.done.get(index, {})) != self.expected.get(index, set()):
+                self._pump()
+            yield index, self.done.pop(index, {})
+
+    def shutdown(self, finished: bool = True) -> None:
+        """Stop the workers: each after its task where the run ``finished``, else at once."""
+        for process, conn, _, state in self.workers:
+            try:
+                if finished and state != "stopped" and process.is_alive():
+                    conn.send(None)
+            except (OSError, ValueError):
+                pass
+        for process, conn, _, _ in self.workers:
+            if finished:
+                process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            conn.close()

@@ -10,8 +10,11 @@ The profile times, in every process that runs entries:
   events, and how many XLA compilations ran,
 - the hand-coded derivatives, the checks of large inputs (projected), and the claims.
 
-The imports happen once, in the CLI's process, before the workers are forked; over several
-workers the seconds of the checks are summed over the workers, next to the run's wall time.
+Under --profile the imports happen once, in the CLI's process, before the workers are
+forked (a run without it forks first and each worker imports only the framework of its
+group: verify/parallel.py; the profiled run is then slower by about the torch import);
+over several workers the seconds of the checks are summed over the workers, next to the
+run's wall time.
 """
 
 from __future__ import annotations
