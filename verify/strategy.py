@@ -45,14 +45,14 @@ The result says which ran and why (``Plan.note``); ``strategy="dense" | "project
 forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
 Measured (benchmarks/results/vs_gradcheck.md, shared machine): at n = 10² a check takes
-0.7–2.2× gradcheck's default mode with every backend, 0.6–1.5× with backends=("torch",
-"fd"); from n = 10³ on 0.003–1.2×; where only gradcheck's fast mode is feasible
+0.7–2.3× gradcheck's default mode with every backend, 0.5–1.8× with backends=("torch",
+"fd"); from n = 10³ on 0.002–1.3×; where only gradcheck's fast mode is feasible
 (milliseconds; the MIN_BUDGET floor then rules the dense-or-projected choice, not the
-cost), 2.6× for a vjp and 5.2× for an HVP at n = 10⁴ (1.9× and 4.4× without JAX; the HVP
-calls f 29 times, 0.4 ms each: 17 for the second-order finite differences, 5 in the
-frameworks' passes, 4 for the plan's timing, 3 to learn how f runs; gradcheck's fast mode
-runs the hand-coded gradient twice and the HVP once, and differentiates nothing). The
-custom layers of benchmarks/results/layer_study.md: 2.4× gradcheck (median).
+cost), 1.7× for a vjp and 5.1× for an HVP at n = 10⁴ (1.7× and 3.5× without JAX; the HVP
+calls f 25 times, 0.4 ms each: 17 for the second-order finite differences, 5 in the
+frameworks' passes, 3 to learn how f runs; gradcheck's fast mode runs the hand-coded
+gradient twice and the HVP once, and differentiates nothing). The custom layers of
+benchmarks/results/layer_study.md: 2.6× gradcheck (median).
 """
 
 from __future__ import annotations
