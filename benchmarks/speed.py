@@ -20,9 +20,10 @@ The report of the new code is also compared byte for byte with itself run in one
 (CALCULUS_FOR_ML_JOBS=1: no worker processes), the run its speedups must not change.
 
 ``--pytest`` also times the test suites: the reference's ``python -m pytest`` against this
-checkout's ``python -m pytest -n auto`` (what ``make test`` runs), whole and on the test
-files both have; ``--pytest-only`` runs only those, against the commit speed.json names,
-and adds them to it.
+checkout's ``python -m pytest -n auto`` (what ``make test`` runs), whole, on the test
+files both have, and on the test ids both collect (the same tests, each in its own suite's
+version); ``--pytest-only`` runs only those, against the commit speed.json names, and adds
+them to it.
 """
 
 from __future__ import annotations
@@ -170,16 +171,28 @@ def _kept_suites(commit: str) -> dict | None:
     return suites if suites and "load_average_1min" in suites and doc.get("old") == commit else None
 
 
+def test_ids(code: Path) -> list[str]:
+    """The test ids (file::test[parameters]) a checkout's suite collects, in its order."""
+    proc = subprocess.run([PY, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"], cwd=code, env=_env(),
+                          capture_output=True, text=True)
+    return [line.strip() for line in proc.stdout.splitlines() if "::" in line]
+
+
 def time_suites(base: Path, loads: list) -> dict:
     """One run each of the reference's ``python -m pytest`` and this checkout's ``python -m
-    pytest -n auto``, whole and on the test files both have (seconds, exit status, summary)."""
+    pytest -n auto``: whole, on the test files both have, and on the test ids both collect
+    (seconds, exit status, summary)."""
     common = sorted(test_files(base) & test_files(ROOT))
+    new_ids = set(test_ids(ROOT))
+    same = [i for i in test_ids(base) if i in new_ids]
     suites = {}
     runs = {
         "old, whole suite": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider"], base),
         "new, whole suite": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"], ROOT),
         "old, common files": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], base),
         "new, common files": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", *[f"tests/{f}" for f in common]], ROOT),
+        "old, same tests": ([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *same], base),
+        "new, same tests": ([PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider", *same], ROOT),
     }
     for label, (cmd, cwd) in runs.items():
         start = time.perf_counter()
@@ -190,6 +203,7 @@ def time_suites(base: Path, loads: list) -> dict:
         suites[label] = {"seconds": seconds, "exit": proc.returncode, "summary": tail}
         print(f"  {label}: {seconds:.1f} s, exit {proc.returncode}: {tail}", flush=True)
     suites["common files"] = common
+    suites["same tests"] = len(same)
     return suites
 
 
@@ -337,13 +351,17 @@ def markdown(doc: dict) -> str:
             "Old: `python -m pytest`; new: `python -m pytest -n auto` (what `make test` runs). One run each"
             + (f", timed by a run of its own (`--pytest-only`; 1-minute load average {p['load_average_1min']['min']:.2f} to "
                f"{p['load_average_1min']['max']:.2f})." if "load_average_1min" in p else "."),
-            "The common files are those both suites name alike; the new versions hold the tests added since, so the "
-            "rows compare suites, not the same tests.",
+            "The common files are those both suites name alike; the new versions hold the tests added since, so that "
+            "row compares suites. The same tests are the test ids (file::test[parameters]) both suites collect"
+            + (f", {p['same tests']} of them" if "same tests" in p else "")
+            + ", each run by its own suite's code (a test kept under its name may assert more in the new version).",
             "",
             "| suite | old | new | new/old |",
             "| --- | --- | --- | --- |",
         ]
-        for part in ("whole suite", "common files"):
+        for part in ("whole suite", "common files", "same tests"):
+            if f"old, {part}" not in p:
+                continue
             o, n = p[f"old, {part}"], p[f"new, {part}"]
             lines.append(f"| {part} | {o['seconds']:.1f} s ({o['summary']}) | {n['seconds']:.1f} s ({n['summary']}) | {n['seconds'] / o['seconds']:.2f}× |")
         lines += ["", f"Common files: {', '.join(p['common files'])}."]
