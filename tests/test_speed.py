@@ -141,8 +141,15 @@ class GroupedRun(real_grouped):
         runs.append({"split": "by framework", "jobs": jobs, "imported before the fork": [m for m in ("jax", "torch") if m in sys.modules]})
         super().__init__(items, groups, run_task, prepare, jobs)
 parallel.run_all, parallel.GroupedRun = run_all, GroupedRun
-codes = [cli.main(sys.argv[1:]), cli.main([*sys.argv[1:], "--backend", "torch,fd"])]
-print(json.dumps({"codes": codes, "runs": runs}))
+found = []
+real_available = cli._available
+def available(args, checks, frameworks, answers=None):
+    found.append(sorted(answers) if answers is not None else None)
+    return real_available(args, checks, frameworks, answers)
+cli._available = available
+codes = [cli.main(sys.argv[1:]), cli.main(["-q", "--backend", "jax,fd", "power_rule", "quadratic_form"]),
+         cli.main([*sys.argv[1:], "--backend", "torch,fd"])]  # last: it imports torch here, and no later run forks
+print(json.dumps({"codes": codes, "runs": runs, "frameworks the workers imported": found}))
 """
 
 
@@ -152,13 +159,17 @@ def test_a_cli_run_uses_the_worker_processes_and_each_imports_only_its_framework
     differences alone is split by identity: torch is imported before the fork (asking
     whether the claim's torch imports starts no thread; that question used to send every
     run to one process), and torch._dynamo, which torch.func's reverse mode imports, too
-    (backends.preload), once, not once per worker."""
+    (backends.preload), once, not once per worker. A run of JAX and the differences on
+    identities without a claim imports no torch at all."""
     proc = subprocess.run([sys.executable, "-c", RECORD_JOBS, "-q", *FEW], cwd=ROOT, capture_output=True, text=True,
                           env=_env(CALCULUS_FOR_ML_JOBS="2"), timeout=300)
     assert proc.returncode == 0, proc.stderr
     outcome = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert outcome == {"codes": [0, 0], "runs": [{"split": "by framework", "jobs": 2, "imported before the fork": []},
-                                                 {"split": "by identity", "jobs": 2, "torch._dynamo before the fork": True}]}, outcome
+    assert outcome == {"codes": [0, 0, 0], "runs": [{"split": "by framework", "jobs": 2, "imported before the fork": []},
+                                                    {"split": "by framework", "jobs": 2, "imported before the fork": []},
+                                                    {"split": "by identity", "jobs": 2, "torch._dynamo before the fork": True}],
+                       # without a claim, and torch left out by --backend, no torch at all
+                       "frameworks the workers imported": [["jax", "torch"], ["jax"], None]}, outcome
 
 
 def test_profile_times_the_imports_in_a_fresh_process():

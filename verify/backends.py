@@ -88,8 +88,8 @@ def preload(frameworks) -> None:
     worker paid on its own. Imported here, a warm run of the registry over two workers
     took 1.0–2.1 s less CPU time (5 paired runs) in the same wall time: the workers had
     paid it side by side."""
-    import scipy.differentiate  # noqa: F401
-
+    if "fd" in frameworks:
+        import scipy.differentiate  # noqa: F401
     if "torch" in frameworks:
         _torch()
         import torch._dynamo  # noqa: F401

@@ -469,12 +469,13 @@ def _merged(entry, parts: list):
                        strategy=next((p.strategy for p in parts if p.strategy), ""))
 
 
-def _prepare_group(group: str, frameworks) -> dict:
+def _prepare_group(group: str, frameworks, claims: bool) -> dict:
     """In a worker: import what the group's checks use; {framework: why it cannot be
-    imported, or None} for its frameworks (a claim's torch is the "rest" group's)."""
+    imported, or None} for its frameworks (and torch where ``claims`` run: the "rest"
+    group's, whatever --backend selects)."""
     from . import backends
 
-    wanted = [fw for fw in GROUPS[group] if fw in frameworks or (group == "rest" and fw == "torch")]
+    wanted = [fw for fw in GROUPS[group] if fw in frameworks or (claims and group == "rest" and fw == "torch")]
     missing = backends.unavailable(wanted)
     backends.preload([fw for fw in wanted if fw not in missing])
     return {fw: missing.get(fw) for fw in wanted if fw in backends.FRAMEWORKS}
@@ -521,7 +522,8 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
     requested = {g for e in entries for g in (_groups_of(e, frameworks, checks) if grouping else ())}
     pool = None
     if jobs > 1 and len(requested) > 1:  # forked here, before JAX or torch is imported (unless --profile did)
-        pool = parallel.GroupedRun(entries, tuple(GROUPS), run_task, lambda group: _prepare_group(group, frameworks), jobs)
+        claims = any(isinstance(e, Claim) for e in entries)
+        pool = parallel.GroupedRun(entries, tuple(GROUPS), run_task, lambda group: _prepare_group(group, frameworks, claims), jobs)
     finished = False
     try:
         if pool is not None:  # the JAX worker starts on its checks while the other imports torch
