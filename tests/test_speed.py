@@ -290,3 +290,20 @@ def test_grouped_run_gives_every_task_in_order_steals_a_long_queue_and_names_a_f
     assert len({parts["a"][2] for _, parts in one["results"]}) == 2  # the worker of "b" took "a"'s tasks
     assert "failed on 'raise' (b)" in runs["a task raises"]["error"] and "ValueError: planted" in runs["a task raises"]["error"]
     assert "a worker process died (exit code 7)" in runs["a worker dies"]["error"]
+
+
+def test_ctrl_c_stops_the_workers_with_one_line_and_no_traceback():
+    """SIGINT reaches the whole process group, workers included: they ignore it, and the CLI
+    stops them and says "interrupted" (exit status 130), whenever the signal lands."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "verify", "-q"], cwd=ROOT, env=_env(CALCULUS_FOR_ML_JOBS="2"), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(1.5)  # the workers are importing or checking: the registry takes several seconds
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == "interrupted\n", err
+    with pytest.raises(ProcessLookupError):  # no worker is left behind
+        os.killpg(proc.pid, 0)

@@ -128,7 +128,19 @@ warm tasks of torch and the differences)."""
 
 def _grouped_worker(conn, preferred: str, prepare, run_task, items, threads: int) -> None:
     """A worker of GroupedRun: prepares its group (imports), says so, then runs tasks until
-    told to stop (None)."""
+    told to stop (None). It ignores Ctrl-C (SIGINT reaches the whole process group, and
+    would print a traceback of wherever it lands): the parent stops the workers and says
+    "interrupted". A parent that is gone ends it quietly."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _serve(conn, preferred, prepare, run_task, items, threads)
+    except (BrokenPipeError, EOFError):
+        pass
+
+
+def _serve(conn, preferred: str, prepare, run_task, items, threads: int) -> None:
     def ready(group):
         info = prepare(group)
         torch = sys.modules.get("torch")
@@ -147,7 +159,7 @@ def _grouped_worker(conn, preferred: str, prepare, run_task, items, threads: int
             if group not in prepared:
                 prepared[group] = ready(group)
             conn.send(("done", index, group, run_task(items[index], group)))
-        except BaseException as exc:  # the parent raises it (a bug: exit status 3)
+        except Exception as exc:  # the parent raises it (a bug: exit status 3)
             import traceback
 
             conn.send(("error", index, group, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
