@@ -15,7 +15,35 @@ def missing_packages(exc: ImportError, prog: str) -> int:
     return 2
 
 
+def on_ctrl_c(signum, frame) -> None:
+    """SIGINT: one line, the workers stopped, exit status 130, at once.
+
+    Raising KeyboardInterrupt instead (Python's default) loses the interrupt where it lands
+    in a callback (a weakref's, the garbage collector's, importlib's during an import):
+    Python prints "Exception ignored in ..." with a traceback and the run goes on. The
+    workers ignore SIGINT (verify/parallel.py); they are sent SIGTERM here and waited for. Rows not yet
+    flushed to a pipe are flushed where that is safe."""
+    import multiprocessing
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # interrupted inside a write of that stream: its rows are lost
+            pass
+    os.write(2, b"interrupted\n")
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:  # gone before the shell prompts again
+        child.join(timeout=2)
+    os._exit(130)
+
+
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         from .cli import main
     except ImportError as exc:

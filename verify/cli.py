@@ -1,7 +1,7 @@
 """``python -m verify``: run the checks of the registry and report them.
 
 Exit status: 0 when every check passes, 1 when any fails, 2 on a usage error, 3 on an
-internal error (a bug: set VERIFY_DEBUG=1 to see its traceback). No flag is silently
+internal error (a bug: set VERIFY_DEBUG=1 to see its traceback), 130 on Ctrl-C. No flag is silently
 ignored: a flag that has no effect in the chosen mode is a usage error.
 """
 
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
             "of every check; '!' marks a check over its tolerance."
         ),
         epilog=(
-            "Exit status: 0 all checks pass, 1 a check fails, 2 usage error, 3 internal error. "
+            "Exit status: 0 all checks pass, 1 a check fails, 2 usage error, 3 internal error, 130 Ctrl-C. "
             "Exercises: python -m verify --exercises 02 my_answers.py grades a copy of "
             "derivations/02_multivariable_derivatives/starter.py."
         ),

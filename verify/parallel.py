@@ -39,7 +39,6 @@ import sys
 
 JOBS_VARIABLE = "CALCULUS_FOR_ML_JOBS"
 
-_STATE: dict = {}
 _IMPORTED_BEFORE: dict = {}
 
 
@@ -82,24 +81,10 @@ def jobs_for(n_entries: int) -> int:
     return max(1, min(jobs, n_entries))
 
 
-def _init() -> None:
-    torch = sys.modules.get("torch")
-    if torch is not None and _STATE.get("threads"):
-        # the workers share the cores: one torch thread pool per core, not per worker
-        # (oversubscribed pools spin and burn the cores the other workers need)
-        torch.set_num_threads(_STATE["threads"])
-    if _STATE.get("init") is not None:
-        _STATE["init"]()
-
-
-def _work(index: int):
-    return _STATE["run_one"](_STATE["items"][index])
-
-
 def run_all(items, run_one, jobs: int, init=None):
     """``run_one(item)`` for every item, yielded in order; over ``jobs`` forked processes
-    when ``jobs`` > 1 (each calls ``init()`` first; in one process, it is called once).
-    ``run_one``'s return value must be picklable."""
+    when ``jobs`` > 1 (GroupedRun with one group: each worker calls ``init()`` first; in
+    one process, it is called once). ``run_one``'s return value must be picklable."""
     items = list(items)
     if jobs <= 1 or len(items) <= 1:
         if init is not None:
@@ -107,12 +92,16 @@ def run_all(items, run_one, jobs: int, init=None):
         for item in items:
             yield run_one(item)
         return
-    _STATE.update(run_one=run_one, items=items, init=init, threads=max(1, cores() // jobs))
+    run = GroupedRun(items, ("all",), lambda item, group: run_one(item), lambda group: init() if init is not None else None, jobs)
+    finished = False
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_init) as pool:
-            yield from pool.imap(_work, range(len(items)), chunksize=1)
+        for index in range(len(items)):
+            run.submit(index, "all")
+        for _, parts in run.results(range(len(items))):
+            yield parts["all"]
+        finished = True
     finally:
-        _STATE.clear()
+        run.shutdown(finished)
 
 
 # --------------------------------------------------------------------------------------
@@ -144,8 +133,8 @@ def _serve(conn, preferred: str, prepare, run_task, items, threads: int) -> None
     def ready(group):
         info = prepare(group)
         torch = sys.modules.get("torch")
-        if torch is not None:  # one torch thread pool per core, not per worker (see _init)
-            torch.set_num_threads(threads)
+        if torch is not None:  # the workers share the cores: one torch thread pool per core, not per worker
+            torch.set_num_threads(threads)  # (oversubscribed pools spin and burn the cores the other workers need)
         return info
 
     prepared = {preferred: ready(preferred)}
