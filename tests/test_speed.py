@@ -310,3 +310,26 @@ def test_ctrl_c_stops_the_workers_with_one_line_and_no_traceback(split):
     assert proc.returncode == 130 and err == "interrupted\n", err
     with pytest.raises(ProcessLookupError):  # no worker is left behind
         os.killpg(proc.pid, 0)
+
+
+def test_grouped_run_takes_the_other_groups_tasks_by_their_import_cost():
+    """GroupedRun._next_task alone (no process): nothing of the other group before close;
+    after it, the other group's task only while STEAL_MIN of them wait, unless the worker
+    has prepared (imported) that group already; a group no running worker prefers, always."""
+    from collections import deque
+
+    from verify import parallel
+
+    run = object.__new__(parallel.GroupedRun)
+    run.groups, run.steal_min, run.closed = ("jax", "rest"), {"jax": 3}, False
+    run.queues = {"jax": deque([4, 5]), "rest": deque()}
+    run.workers = [[None, None, "jax", "busy", {"jax"}], [None, None, "rest", "idle", {"rest"}]]
+    assert run._next_task("rest", {"rest"}) == "wait"  # before close
+    run.closed = True
+    assert run._next_task("rest", {"rest"}) is None  # 2 wait, fewer than 3, and JAX not imported: stop
+    assert run._next_task("rest", {"rest", "jax"}) == (4, "jax")  # imported already: any task
+    run.queues["jax"].extend([6, 7])
+    assert run._next_task("rest", {"rest"}) == (5, "jax")  # 3 wait: worth the import
+    run.workers[0][3] = "stopped"
+    run.queues["jax"] = deque([8])
+    assert run._next_task("rest", {"rest"}) == (8, "jax")  # nobody else will: taken

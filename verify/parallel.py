@@ -112,7 +112,7 @@ STEAL_MIN = {"jax": 8, "rest": 40}
 """A worker whose own group has no task left takes the other group's only while at least
 this many of its tasks wait: the first such task imports that group's framework (JAX
 0.7 s, about 14 warm JAX checks or 5 cold ones; torch with torch._dynamo 3.3 s, about 90
-warm tasks of torch and the differences)."""
+warm tasks of torch and the differences). Once it has, it takes any task of it."""
 
 
 def _grouped_worker(conn, preferred: str, prepare, run_task, items, threads: int) -> None:
@@ -178,7 +178,7 @@ class GroupedRun:
         self.info: dict[str, object] = {}
         self.closed = False
         self.steal_min = STEAL_MIN if steal_min is None else steal_min
-        self.workers = []  # [process, connection, preferred group, state: "starting" | "idle" | "busy" | "stopped"]
+        self.workers = []  # [process, connection, preferred group, state: "starting" | "idle" | "busy" | "stopped", groups prepared]
         threads = max(1, cores() // jobs)
         for i in range(jobs):
             mine, theirs = ctx.Pipe()
@@ -186,15 +186,15 @@ class GroupedRun:
             process = ctx.Process(target=_grouped_worker, args=(theirs, preferred, prepare, run_task, self.items, threads), daemon=True)
             process.start()
             theirs.close()
-            self.workers.append([process, mine, preferred, "starting"])
+            self.workers.append([process, mine, preferred, "starting", {preferred}])  # the last: the groups it has prepared
 
-    def _next_task(self, preferred: str):
+    def _next_task(self, preferred: str, prepared: set):
         if self.queues[preferred]:
             return self.queues[preferred].popleft(), preferred
         if not self.closed:
             return "wait"  # the other group's tasks may not all be submitted yet: no stealing before close
-        for group in self.groups:
-            if group != preferred and len(self.queues[group]) >= self.steal_min.get(group, 1):
+        for group in self.groups:  # a group it has prepared costs no import: any task of it
+            if group != preferred and len(self.queues[group]) >= (1 if group in prepared else self.steal_min.get(group, 1)):
                 return self.queues[group].popleft(), group
         for group in self.groups:  # a group no running worker prefers: take its tasks whatever their number
             if self.queues[group] and not any(w[2] == group and w[3] != "stopped" for w in self.workers):
@@ -205,11 +205,13 @@ class GroupedRun:
         for worker in self.workers:
             if worker[3] != "idle":
                 continue
-            task = self._next_task(worker[2])
+            task = self._next_task(worker[2], worker[4])
             if task == "wait":
                 continue
             worker[1].send(task)
             worker[3] = "stopped" if task is None else "busy"
+            if task is not None:
+                worker[4].add(task[1])
 
     def _pump(self) -> None:
         """Wait for one message or more, handle them, hand out tasks."""
@@ -260,13 +262,13 @@ class GroupedRun:
 
     def shutdown(self, finished: bool = True) -> None:
         """Stop the workers: each after its task where the run ``finished``, else at once."""
-        for process, conn, _, state in self.workers:
+        for process, conn, _, state, _ in self.workers:
             try:
                 if finished and state != "stopped" and process.is_alive():
                     conn.send(None)
             except (OSError, ValueError):
                 pass
-        for process, conn, _, _ in self.workers:
+        for process, conn, _, _, _ in self.workers:
             if finished:
                 process.join(timeout=5)
             if process.is_alive():
