@@ -204,6 +204,9 @@ def time_suites(base: Path, loads: list) -> dict:
         print(f"  {label}: {seconds:.1f} s, exit {proc.returncode}: {tail}", flush=True)
     suites["common files"] = common
     suites["same tests"] = len(same)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    suites["new commit"] = head + (" with uncommitted changes" if dirty else "")
     return suites
 
 
@@ -349,6 +352,7 @@ def markdown(doc: dict) -> str:
             "## The test suite",
             "",
             "Old: `python -m pytest`; new: `python -m pytest -n auto` (what `make test` runs). One run each"
+            + (f", the new side at commit {p['new commit']}" if "new commit" in p else "")
             + (f", timed by a run of its own (`--pytest-only`; 1-minute load average {p['load_average_1min']['min']:.2f} to "
                f"{p['load_average_1min']['max']:.2f})." if "load_average_1min" in p else "."),
             "The common files are those both suites name alike; the new versions hold the tests added since, so that "
