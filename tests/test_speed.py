@@ -323,13 +323,13 @@ def test_grouped_run_takes_the_other_groups_tasks_by_their_import_cost():
     run = object.__new__(parallel.GroupedRun)
     run.groups, run.steal_min, run.closed = ("jax", "rest"), {"jax": 3}, False
     run.queues = {"jax": deque([4, 5]), "rest": deque()}
-    run.workers = [[None, None, "jax", "busy", {"jax"}], [None, None, "rest", "idle", {"rest"}]]
+    run.workers = [parallel._Worker(None, None, "jax", "busy", {"jax"}), parallel._Worker(None, None, "rest", "idle", {"rest"})]
     assert run._next_task("rest", {"rest"}) == "wait"  # before close
     run.closed = True
     assert run._next_task("rest", {"rest"}) is None  # 2 wait, fewer than 3, and JAX not imported: stop
     assert run._next_task("rest", {"rest", "jax"}) == (4, "jax")  # imported already: any task
     run.queues["jax"].extend([6, 7])
     assert run._next_task("rest", {"rest"}) == (5, "jax")  # 3 wait: worth the import
-    run.workers[0][3] = "stopped"
+    run.workers[0].state = "stopped"
     run.queues["jax"] = deque([8])
     assert run._next_task("rest", {"rest"}) == (8, "jax")  # nobody else will: taken

@@ -36,6 +36,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from dataclasses import dataclass, field
 
 JOBS_VARIABLE = "CALCULUS_FOR_ML_JOBS"
 
@@ -155,9 +156,18 @@ def _serve(conn, preferred: str, prepare, run_task, items, threads: int) -> None
             return
 
 
+@dataclass
+class _Worker:
+    process: object
+    conn: object
+    preferred: str  # the group it imports first and takes first
+    state: str = "starting"  # "idle" (waits for a task), "busy", "stopped"
+    prepared: set = field(default_factory=set)  # the groups whose frameworks it has imported
+
+
 class GroupedRun:
     """``run_task(item, group)`` for every (item, group) submitted, over ``jobs`` forked
-    workers, each preferring one group (GROUP i % len(groups)) whose framework it alone
+    workers, worker i preferring ``groups[i % len(groups)]``, whose framework it alone
     imports: ``prepare(group)`` runs in the worker before its first task of a group, and
     what it returns for the preferred group reaches ``ready(group)`` in the parent.
 
@@ -178,7 +188,7 @@ class GroupedRun:
         self.info: dict[str, object] = {}
         self.closed = False
         self.steal_min = STEAL_MIN if steal_min is None else steal_min
-        self.workers = []  # [process, connection, preferred group, state: "starting" | "idle" | "busy" | "stopped", groups prepared]
+        self.workers: list[_Worker] = []
         threads = max(1, cores() // jobs)
         for i in range(jobs):
             mine, theirs = ctx.Pipe()
@@ -186,7 +196,7 @@ class GroupedRun:
             process = ctx.Process(target=_grouped_worker, args=(theirs, preferred, prepare, run_task, self.items, threads), daemon=True)
             process.start()
             theirs.close()
-            self.workers.append([process, mine, preferred, "starting", {preferred}])  # the last: the groups it has prepared
+            self.workers.append(_Worker(process, mine, preferred, prepared={preferred}))
 
     def _next_task(self, preferred: str, prepared: set):
         if self.queues[preferred]:
@@ -197,27 +207,27 @@ class GroupedRun:
             if group != preferred and len(self.queues[group]) >= (1 if group in prepared else self.steal_min.get(group, 1)):
                 return self.queues[group].popleft(), group
         for group in self.groups:  # a group no running worker prefers: take its tasks whatever their number
-            if self.queues[group] and not any(w[2] == group and w[3] != "stopped" for w in self.workers):
+            if self.queues[group] and not any(w.preferred == group and w.state != "stopped" for w in self.workers):
                 return self.queues[group].popleft(), group
         return None  # nothing of its own will come, and too little of the other's: stop
 
     def _dispatch(self) -> None:
         for worker in self.workers:
-            if worker[3] != "idle":
+            if worker.state != "idle":
                 continue
-            task = self._next_task(worker[2], worker[4])
+            task = self._next_task(worker.preferred, worker.prepared)
             if task == "wait":
                 continue
-            worker[1].send(task)
-            worker[3] = "stopped" if task is None else "busy"
+            worker.conn.send(task)
+            worker.state = "stopped" if task is None else "busy"
             if task is not None:
-                worker[4].add(task[1])
+                worker.prepared.add(task[1])
 
     def _pump(self) -> None:
         """Wait for one message or more, handle them, hand out tasks."""
         from multiprocessing.connection import wait
 
-        live = {w[1]: w for w in self.workers if w[3] in ("starting", "busy")}
+        live = {w.conn: w for w in self.workers if w.state in ("starting", "busy")}
         if not live:
             raise RuntimeError("no worker process is running, and tasks are still waiting")
         for conn in wait(list(live)):
@@ -225,15 +235,15 @@ class GroupedRun:
             try:
                 message = conn.recv()
             except EOFError:
-                worker[0].join(timeout=5)
-                raise RuntimeError(f"a worker process died (exit code {worker[0].exitcode})") from None
+                worker.process.join(timeout=5)
+                raise RuntimeError(f"a worker process died (exit code {worker.process.exitcode})") from None
             if message[0] == "ready":
                 self.info.setdefault(message[1], message[2])
             elif message[0] == "done":
                 self.done.setdefault(message[1], {})[message[2]] = message[3]
             else:
                 raise RuntimeError(f"a worker process failed on {self.items[message[1]]!r} ({message[2]}): {message[3]}")
-            worker[3] = "idle"
+            worker.state = "idle"
         self._dispatch()
 
     def ready(self, group: str):
@@ -262,16 +272,16 @@ class GroupedRun:
 
     def shutdown(self, finished: bool = True) -> None:
         """Stop the workers: each after its task where the run ``finished``, else at once."""
-        for process, conn, _, state, _ in self.workers:
+        for w in self.workers:
             try:
-                if finished and state != "stopped" and process.is_alive():
-                    conn.send(None)
+                if finished and w.state != "stopped" and w.process.is_alive():
+                    w.conn.send(None)
             except (OSError, ValueError):
                 pass
-        for process, conn, _, _, _ in self.workers:
+        for w in self.workers:
             if finished:
-                process.join(timeout=5)
-            if process.is_alive():
-                process.terminate()
-                process.join()
-            conn.close()
+                w.process.join(timeout=5)
+            if w.process.is_alive():
+                w.process.terminate()
+                w.process.join()
+            w.conn.close()
