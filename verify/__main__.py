@@ -21,8 +21,9 @@ def on_ctrl_c(signum, frame) -> None:
     Raising KeyboardInterrupt instead (Python's default) loses the interrupt where it lands
     in a callback (a weakref's, the garbage collector's, importlib's during an import):
     Python prints "Exception ignored in ..." with a traceback and the run goes on. The
-    workers ignore SIGINT (verify/parallel.py); they are sent SIGTERM here and waited for. Rows not yet
-    flushed to a pipe are flushed where that is safe."""
+    workers ignore SIGINT (verify/parallel.py); they are sent SIGTERM here and waited for.
+    Rows not yet flushed to a pipe are flushed where that is safe; a user's open files
+    (--module) are not."""
     import multiprocessing
     import os
 

@@ -80,14 +80,15 @@ _IMPORTERS = {"jax": _jax, "torch": _torch}
 
 
 def preload(frameworks) -> None:
-    """Import what a run over ``frameworks`` (jax, torch, fd) uses: the CLI calls it before
-    it forks its workers, so that each import is paid once, not once per worker.
+    """Import what a run over ``frameworks`` (jax, torch, fd) uses. A run split by identity
+    calls it before it forks its workers, so that each import is paid once, not once per
+    worker; a worker of a run split by framework calls it for its group (verify/parallel.py).
 
     torch._dynamo too: torch.func's reverse transforms import it on their first call
     (torch/_functorch/eager_transforms.py, ``_autograd_grad``), 1.2–1.4 s that every
-    worker paid on its own. Imported here, a warm run of the registry over two workers
-    took 1.0–2.1 s less CPU time (5 paired runs) in the same wall time: the workers had
-    paid it side by side."""
+    worker paid on its own. Imported before the fork, a warm run of the registry split by
+    identity over two workers took 1.0–2.1 s less CPU time (5 paired runs) in the same wall
+    time: the workers had paid it side by side."""
     if "fd" in frameworks:
         import scipy.differentiate  # noqa: F401
     if "torch" in frameworks:
