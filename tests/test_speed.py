@@ -202,8 +202,8 @@ def _as_dicts(result):
     return [dataclasses.asdict(c) for c in result.checks], result.notes
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "softmax_jacobian", "rosenbrock_hvp", "quadratic_form_hessian", "linear_layer_vjp",
-                                  "log_determinant", "mlp_training_loop"])
+@pytest.mark.parametrize("name", ["sigmoid", "log_determinant", "softmax_jacobian", "rosenbrock_directional_derivative",
+                                  "linear_layer_vjp", "quadratic_form_hessian", "rosenbrock_hvp", "mlp_training_loop"])  # every kind, a claim
 @pytest.mark.parametrize("planted", [False, True])
 def test_an_identity_split_by_framework_merges_to_its_result_in_one_run(name, planted):
     """What GROUPS relies on: an identity's JAX checks, and its torch and difference
