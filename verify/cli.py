@@ -561,8 +561,7 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
         def run_one(entry):
             """An identity's groups one after the other, merged (see GROUPS), or, not split, all at once."""
             groups = _groups_of(entry, frameworks, checks) if grouping else (None,)
-            parts = [run_task(entry, group) for group in groups]
-            return _merged(entry, [p[0] for p in parts]), parts[0][1], _profiles([p[2] for p in parts])
+            return _combined(entry, [run_task(entry, group) for group in groups])
 
         def init():
             """Import the frameworks the run uses (timed above with --profile): before the
@@ -577,9 +576,7 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
                     if group != "jax":  # JAX's were submitted as soon as its worker was ready
                         pool.submit(positions[id(entry)], group)
             done = ((entries[index], parts) for index, parts in pool.results([positions[id(e)] for e in runnable]))
-            outcomes = ((entry, (_merged(entry, [parts[g][0] for g in GROUPS if g in parts]), "",
-                                 _profiles([parts[g][2] for g in GROUPS if g in parts])))
-                        for entry, parts in done)
+            outcomes = ((entry, _combined(entry, [parts[g] for g in GROUPS if g in parts])) for entry, parts in done)
         else:
             init()
             outcomes = zip(runnable, parallel.run_all(runnable, run_one, jobs))
@@ -615,10 +612,10 @@ def _run_checks(args, entries, seed, trials, dtype, checks, frameworks, start) -
     return EXIT_OK if all(r.passed for r in results) else EXIT_FAIL
 
 
-def _profiles(snapshots: list) -> list:
-    """The profile snapshots (profile.Profile.take) of an identity's groups: none where
-    nothing was profiled."""
-    return [s for s in snapshots if s is not None]
+def _combined(entry, parts: list) -> tuple:
+    """(result, note, profile snapshots) of an identity from its groups' run_task outputs
+    (result, note, snapshot or None), in GROUPS order: one process and the workers alike."""
+    return _merged(entry, [p[0] for p in parts]), parts[0][1], [p[2] for p in parts if p[2] is not None]
 
 
 def _run_exercises(args, seed, trials, dtype, checks, frameworks) -> int:
