@@ -49,8 +49,8 @@ def test_jax_forward_and_reverse_checks_share_one_jitted_call_and_each_still_cat
     primal once); a wrong gradient still fails both JAX checks, each with its error. With
     two pairs each mode runs its own passes."""
     modes = []
-    real = projection._jax_pass
-    monkeypatch.setattr(projection, "_jax_pass", lambda entry, mode, *a: modes.append(mode) or real(entry, mode, *a))
+    real = projection._jax_dispatch  # where every pass starts
+    monkeypatch.setattr(projection, "_jax_dispatch", lambda entry, mode, *a, **k: modes.append(mode) or real(entry, mode, *a, **k))
     x = np.random.default_rng(13).standard_normal(60)
     right = verify.check(chain_energy, chain_energy_gradient, x, kind="gradient", projection=True, backends=("jax",))
     assert right.passed and modes == ["pair"], (modes, right.message())
@@ -62,6 +62,41 @@ def test_jax_forward_and_reverse_checks_share_one_jitted_call_and_each_still_cat
     modes.clear()
     two = verify.check(chain_energy, chain_energy_gradient, x, kind="gradient", projection=True, probes=2, backends=("jax",))
     assert two.passed and "pair" not in modes and {"forward", "reverse"} <= set(modes), modes
+
+
+def test_jax_pair_runs_while_the_other_references_are_computed_and_a_failed_wait_falls_back(monkeypatch):
+    """The paired JAX pass is started before the torch and finite-difference references and
+    waited for after them (XLA runs it meanwhile); the checks' order in the report is
+    unchanged. A pass that fails when waited for leaves each JAX check to run its own."""
+    events = []
+    real_dispatch, real_torch, real_fd = projection._jax_dispatch, projection._torch, projection._fd_one
+
+    def dispatch(entry, mode, *a, **k):
+        events.append(f"start {mode}")
+        settle = real_dispatch(entry, mode, *a, **k)
+        return lambda: events.append(f"wait {mode}") or settle()
+
+    monkeypatch.setattr(projection, "_jax_dispatch", dispatch)
+    monkeypatch.setattr(projection, "_torch", lambda *a, **k: events.append("torch") or real_torch(*a, **k))
+    monkeypatch.setattr(projection, "_fd_one", lambda *a, **k: events.append("fd") or real_fd(*a, **k))
+    x = np.random.default_rng(14).standard_normal(60)
+    report = verify.check(chain_energy, chain_energy_gradient, x, kind="gradient", projection=True)
+    assert report.passed, report.message()
+    assert [c.check for c in report.entry.checks] == ["jax.fwd", "jax.rev", "torch.fwd", "torch.rev", "fd"]
+    assert events == ["start pair", "torch", "torch", "fd", "wait pair"], events
+
+    def failing(entry, mode, *a, **k):
+        settle = real_dispatch(entry, mode, *a, **k)
+        if mode != "pair":
+            return settle
+        return lambda: (_ for _ in ()).throw(RuntimeError("XLA failed"))
+
+    monkeypatch.setattr(projection, "_jax_dispatch", failing)
+    events.clear()
+    fallback = verify.check(chain_energy, chain_energy_gradient, x, kind="gradient", projection=True, backends=("jax",))
+    assert fallback.passed and all(c.method.startswith("⟨u, J v⟩ with jax.") for c in fallback.entry.checks), fallback.message()
+    wrong = verify.check(chain_energy, scaled(chain_energy_gradient, 1 + 1e-7), x, kind="gradient", projection=True, backends=("jax",))
+    assert {c.check for c in wrong.failures} == {"jax.fwd", "jax.rev"}, wrong.message()
 
 
 def test_hand_coded_side_is_computed_once_for_every_backend():

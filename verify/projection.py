@@ -417,13 +417,21 @@ def _jax_transform(function, wrt: tuple, mode: str):
 
 def _jax_pass(entry: Identity, mode: str, args: tuple, out, direction):
     """One JAX pass ("forward", "reverse"), or both in one call ("pair"; see
-    _jax_transform), jitted once per (function, mode, shapes) and then reused.
+    _jax_transform), jitted once per (function, mode, shapes) and then reused: the value
+    of _jax_dispatch's pass, waited for at once."""
+    return _jax_dispatch(entry, mode, args, out, direction)()
+
+
+def _jax_dispatch(entry: Identity, mode: str, args: tuple, out, direction, attempt: int = 0):
+    """Starts one JAX pass and returns ``settle``: () -> its value. A jitted pass runs on
+    XLA's threads while the caller goes on (JAX dispatches asynchronously); settle waits
+    for it. Tracing, and so every call of the user's function, happens here, in the caller.
 
     A cached trace keeps the values of any global the function read when it was traced.
-    The pass also returns f(x), compared here with the engine's numpy f(x): a mismatch
-    (a global changed since) drops the trace and traces again. That guard sees what moves
-    f's value; a derivative rule of the user's own (a custom_jvp or custom_vjp) or a
-    callback can change the derivatives alone, so such a function's passes go through
+    The pass also returns f(x), which settle compares with the engine's numpy f(x): a
+    mismatch (a global changed since) drops the trace and traces again. That guard sees
+    what moves f's value; a derivative rule of the user's own (a custom_jvp or custom_vjp)
+    or a callback can change the derivatives alone, so such a function's passes go through
     backends.jax_batch, which traces the derivatives at every pass (a few milliseconds)."""
     import jax
 
@@ -431,35 +439,41 @@ def _jax_pass(entry: Identity, mode: str, args: tuple, out, direction):
 
     user_function = getattr(entry.function, "__wrapped__", entry.function)  # the engine's copying wrapper is new per call
     key = (user_function, entry.wrt_tuple, mode, tuple((np.shape(a), np.asarray(a).dtype.str) for a in args))
-    for attempt in range(2):
-        if key not in _JAX_TRANSFORMS:
-            while len(_JAX_TRANSFORMS) >= _JAX_TRANSFORMS_KEPT:
-                _JAX_TRANSFORMS.pop(next(iter(_JAX_TRANSFORMS)))
-            own_rules = backends.written_outside_jax(entry.function, args)
-            _JAX_TRANSFORMS[key] = _GUARDED if own_rules else jax.jit(_jax_transform(entry.function, entry.wrt_tuple, mode))
-        jitted = _JAX_TRANSFORMS[key]
-        if jitted is _GUARDED:
-            def batch(kind, which, along):
-                return backends.jax_batch(kind, (which,), entry.function, args, entry.wrt_tuple, along)[which][0]
+    if key not in _JAX_TRANSFORMS:
+        while len(_JAX_TRANSFORMS) >= _JAX_TRANSFORMS_KEPT:
+            _JAX_TRANSFORMS.pop(next(iter(_JAX_TRANSFORMS)))
+        own_rules = backends.written_outside_jax(entry.function, args)
+        _JAX_TRANSFORMS[key] = _GUARDED if own_rules else jax.jit(_jax_transform(entry.function, entry.wrt_tuple, mode))
+    jitted = _JAX_TRANSFORMS[key]
+    if jitted is _GUARDED:
+        def batch(kind, which, along):
+            return backends.jax_batch(kind, (which,), entry.function, args, entry.wrt_tuple, along)[which][0]
 
-            if mode == "pair":
-                return batch("jvp", "forward", direction[0]), batch("vjp", "reverse", direction[1])
-            return batch("jvp", "forward", direction) if mode == "forward" else batch("vjp", "reverse", direction)
-        transform = _jax_transform(entry.function, entry.wrt_tuple, mode) if jitted is None else jitted
-        try:
-            primal, value = transform(args, direction)
-        except Exception:
-            if jitted is None:
-                raise
-            _JAX_TRANSFORMS[key] = None  # not traceable (value-dependent control flow ...): run eagerly
-            return _jax_transform(entry.function, entry.wrt_tuple, mode)(args, direction)[1]
+        if mode == "pair":
+            value = batch("jvp", "forward", direction[0]), batch("vjp", "reverse", direction[1])
+        else:
+            value = batch("jvp", "forward", direction) if mode == "forward" else batch("vjp", "reverse", direction)
+        return lambda: value
+    transform = _jax_transform(entry.function, entry.wrt_tuple, mode) if jitted is None else jitted
+    try:
+        primal, value = transform(args, direction)
+    except Exception:
+        if jitted is None:
+            raise
+        _JAX_TRANSFORMS[key] = None  # not traceable (value-dependent control flow ...): run eagerly
+        value = _jax_transform(entry.function, entry.wrt_tuple, mode)(args, direction)[1]
+        return lambda: value
+
+    def settle():
         expected = _numpy(out)
         scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, np.finfo(np.float64).tiny)
         rtol = np.sqrt(np.finfo(np.asarray(primal).dtype).eps)  # rounding apart, a changed global moves f more
         if jitted is None or np.max(np.abs(_numpy(primal) - expected), initial=0.0) <= rtol * scale:
             return value
-        del _JAX_TRANSFORMS[key]  # stale trace: trace again
-    return value
+        _JAX_TRANSFORMS.pop(key, None)  # stale trace: trace again (once)
+        return value if attempt else _jax_dispatch(entry, mode, args, out, direction, attempt + 1)()
+
+    return settle
 
 
 def _jax(entry: Identity, mode: str, args: tuple, out, probes: list[Probe], record: dict | None = None):
@@ -490,8 +504,10 @@ def _jax_paired(entry: Identity, specs, args: tuple, out, draws_of) -> dict:
     """{check id: record -> (references, method)} for JAX's forward and reverse checks of
     a first-order kind, computed in one jitted call where each has one probe (the default):
     f's primal once and one dispatch, 0.6 ms of 2.2 at n = 10⁴ and 27 of 91 ms at 10⁶.
-    {} where that does not apply or the call fails (each check then runs, and reports,
-    its own)."""
+    The call is started here and waited for when a check first reads it: run_projected
+    computes the other checks' references meanwhile, on this thread, while XLA's threads
+    run the pass. {} where that does not apply or the call cannot start; a pass that fails
+    when waited for leaves each check to run, and report, its own (see reference)."""
     from .backends import as_jax
 
     ids = {s.id: s for s in specs if s.framework == "jax" and getattr(s, "target", "function") != "reference"}
@@ -502,12 +518,19 @@ def _jax_paired(entry: Identity, specs, args: tuple, out, draws_of) -> dict:
         return {}
     try:
         v, u = tuple(as_jax(t) for t in forward[0].v), as_jax(reverse[0].u)
-        jv, pulled = _jax_pass(entry, "pair", tuple(as_jax(a) for a in args), out, (v, u))
-        jv_value = _forward(jv, forward[0])
+        settle = _jax_dispatch(entry, "pair", tuple(as_jax(a) for a in args), out, (v, u))
     except Exception:
         return {}
-    return {"jax.fwd": lambda record: ([jv_value], "jax.jvp (forward mode, jitted)"),
-            "jax.rev": lambda record: (_once_per_u(reverse, lambda p: pulled, record), "jax.vjp (jitted)")}
+    settled: list = []
+
+    def pair():
+        if not settled:
+            jv, pulled = settle()
+            settled.append((_forward(jv, forward[0]), pulled))
+        return settled[0]
+
+    return {"jax.fwd": lambda record: ([pair()[0]], "jax.jvp (forward mode, jitted)"),
+            "jax.rev": lambda record: (_once_per_u(reverse, lambda p: pair()[1], record), "jax.vjp (jitted)")}
 
 
 def _tensor(a):
@@ -651,9 +674,12 @@ def _replace(args, i, value):
 def reference(entry: Identity, spec, args: tuple, probes: list[Probe], out=None, record: dict | None = None, paired=None):
     """([(⟨u, J v⟩, spread) per probe], method, worst oracle error estimate or None);
     a reverse-mode reference also puts each uᵀJ into ``record`` (by id(u)). ``paired``:
-    the JAX reference already computed with the other mode's (see _jax_paired)."""
+    the JAX reference computed with the other mode's (see _jax_paired)."""
     if paired is not None:
-        return (*paired(record), None)
+        try:
+            return (*paired(record), None)
+        except Exception:
+            pass  # the paired pass failed when it was waited for: this check's own pass runs, and says why
     if getattr(spec, "target", "function") == "reference":  # the autodiff of the user's reference implementation
         from dataclasses import replace
 
@@ -796,15 +822,27 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
         family = forward_blocks if side == "forward" else reverse_blocks
         return side, forward_draws if side == "forward" else reverse_draws, family[:fd_blocks] if spec.framework == "fd" else family
 
+    def computed(spec):
+        """(record, the reference call's value or the exception it raised) of one check."""
+        record: dict = {}
+        try:
+            return record, reference(entry, spec, args, side_of(spec)[1] + side_of(spec)[2], out, record, paired.get(spec.id))
+        except Exception as exc:
+            return record, exc
+
     paired = _jax_paired(entry, specs, args, out, lambda spec: side_of(spec)[1] + side_of(spec)[2])
+    # the other checks' references first, while the paired JAX pass runs on XLA's threads
+    early = {spec.id: computed(spec) for spec in specs if spec.id not in paired}
     for spec in specs:
         r = result(spec)
         side, dense, family = side_of(spec)
         draws = dense + family
         hands = hand_of[side][:len(draws)]
-        record: dict = {}
+        record, outcome = early[spec.id] if spec.id in early else computed(spec)
         try:
-            refs, method, r.oracle_error_estimate = reference(entry, spec, args, draws, out, record, paired.get(spec.id))
+            if isinstance(outcome, Exception):
+                raise outcome
+            refs, method, r.oracle_error_estimate = outcome
             # a probe along which f does not move (Jv = 0: LayerNorm along a constant row) has a
             # reference and a spread of exactly 0: its scale is the rounding floor of the
             # largest spread of this check's probes (verify/tolerances.py), not 0
