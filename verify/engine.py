@@ -178,6 +178,8 @@ def _spread(first, second) -> float:
         return 0.0 if first is second else float("inf")
     if a.shape != b.shape:
         return float("inf")
+    if a.dtype == b.dtype and same_bits(a, b):  # the usual case, at a tenth of the cost of the difference
+        return 0.0
     same_nan = np.isnan(a) & np.isnan(b)
     diff = np.where(same_nan, 0.0, np.abs(a - b))
     if a.size == 0:
@@ -215,6 +217,15 @@ class Guarded:
         if self.repeat:
             again = self.function(*_copy(inputs))
             self.spread = max(self.spread, _spread(result, again))
+        return result
+
+    def on_fresh(self, inputs: tuple, fresh):
+        """f on ``inputs`` where the positions in ``fresh`` hold arrays made for this call
+        alone (a finite difference's shifted point): those go in uncopied, as no other call
+        reads them; the others are copied and watched as in a plain call."""
+        copies = tuple(a if i in fresh else _copy(a) for i, a in enumerate(inputs))
+        result = self.function(*copies)
+        self.writes.update(i for i, (before, after) in enumerate(zip(inputs, copies)) if i not in fresh and _changed(before, after))
         return result
 
 

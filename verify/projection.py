@@ -587,6 +587,19 @@ def _shifted(entry: Identity, args: tuple, directions, s):
     return tuple(full)
 
 
+def _on_fresh(entry: Identity, args: tuple, fresh):
+    """f at ``args`` whose positions in ``fresh`` hold arrays made for this call alone (a
+    shifted point): a guarded f (verify/engine.py's Guarded) takes them without the copy it
+    makes of an input that other calls read."""
+    on_fresh = getattr(entry.function, "on_fresh", None)
+    return entry.function(*args) if on_fresh is None else on_fresh(args, fresh)
+
+
+def _at_shifted(entry: Identity, args: tuple, directions, s):
+    """f at x + s·v."""
+    return _on_fresh(entry, _shifted(entry, args, directions, s), entry.wrt_tuple)
+
+
 def directional_derivative(entry: Identity, args: tuple, tangents: tuple):
     """D_v f(x) by central differences at h and h/2, Richardson-extrapolated to O(h⁴).
 
@@ -598,8 +611,8 @@ def directional_derivative(entry: Identity, args: tuple, tangents: tuple):
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         levels = []
         for step in (h, h / 2):
-            plus = _numpy(entry.function(*_shifted(entry, args, tangents, step)))
-            minus = _numpy(entry.function(*_shifted(entry, args, tangents, -step)))
+            plus = _numpy(_at_shifted(entry, args, tangents, step))
+            minus = _numpy(_at_shifted(entry, args, tangents, -step))
             levels.append((plus - minus) / (2 * step))
     best = (4 * levels[1] - levels[0]) / 3
     return best, float(np.max(np.abs(best - levels[1]))) if best.size else 0.0
@@ -634,7 +647,7 @@ def _plane_difference(entry: Identity, args: tuple, u, v):
         f0 = float(entry.function(*_replace(args, i, x)))
 
         def F(s, t):
-            return float(entry.function(*_replace(args, i, x + s * u + t * v)))
+            return float(_on_fresh(entry, _replace(args, i, x + s * u + t * v), (i,)))
 
         def mixed(a, b):
             return (F(a, b) - F(a, -b) - F(-a, b) + F(-a, -b)) / (4 * a * b)
@@ -982,8 +995,8 @@ def _richardson_spread(entry: Identity, args: tuple, p: Probe) -> float:
     with np.errstate(all="ignore"):
         levels = []
         for step in (h, h / 2, h / 4):
-            plus = _numpy(entry.function(*_shifted(entry, args, tangents, step)))
-            minus = _numpy(entry.function(*_shifted(entry, args, tangents, -step)))
+            plus = _numpy(_at_shifted(entry, args, tangents, step))
+            minus = _numpy(_at_shifted(entry, args, tangents, -step))
             levels.append((plus - minus) / (2 * step))
     coarse, fine = (4 * levels[1] - levels[0]) / 3, (4 * levels[2] - levels[1]) / 3
     spread = max(p.rms_u * norm(fine), np.finfo(np.float64).tiny)
