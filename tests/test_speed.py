@@ -229,6 +229,49 @@ def test_an_identity_split_by_framework_merges_to_its_result_in_one_run(name, pl
     assert merged.passed == whole.passed == (not planted or isinstance(entry, Claim))
 
 
+# --------------------------------------------------------------------------------------
+# XLA's compile options for the CPU (backends.CPU_COMPILER_OPTIONS)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, args", [("tanh", ([-20.0, -7.5, 0.3, 9.0, 19.0],)),  # saturated: 1 − tanh² at the rounding floor
+                                        ("softmax_jacobian", None), ("log_determinant", None), ("mlp_gradients", None),
+                                        ("two_layer_tanh_network_jacobian", None), ("quadratic_form_hessian", None), ("logistic_loss_hvp", None)])
+def test_jax_references_compiled_with_the_cpu_options_are_those_of_xla_defaults(name, args, monkeypatch):
+    """The options make compilation cheaper and must not move a result: every JAX check of
+    these identities (each kind, saturated tanh) has the same error, to the bit, when its
+    references are compiled again with XLA's defaults."""
+    import numpy as np
+
+    from verify import backends
+    from verify.engine import run_entry
+    from verify.identities import BY_NAME
+
+    jax = backends._jax()
+    assert backends.compiler_options() == (backends.CPU_COMPILER_OPTIONS if jax.default_backend() == "cpu" else {})
+    entry = BY_NAME[name]
+    args = None if args is None else tuple(np.asarray(a) for a in args)
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})
+    tuned = run_entry(entry, seed=5, frameworks=("jax",), args=args)
+    monkeypatch.setattr(backends, "_COMPILER_OPTIONS", [{}])
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})  # compiled again, with the defaults
+    default = run_entry(entry, seed=5, frameworks=("jax",), args=args)
+    assert tuned.passed and len(tuned.checks) >= 2
+    assert _as_dicts(tuned) == _as_dicts(default)
+
+
+def test_an_xla_without_the_options_compiles_with_its_defaults(monkeypatch):
+    from verify import backends
+    from verify.engine import run_entry
+    from verify.identities import BY_NAME
+
+    monkeypatch.setattr(backends, "CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option_for_this_test": False})
+    monkeypatch.setattr(backends, "_COMPILER_OPTIONS", [])
+    monkeypatch.setattr(backends, "_JAX_REFERENCES", {})
+    assert backends.compiler_options() == {}
+    assert run_entry(BY_NAME["sigmoid"], frameworks=("jax",)).passed
+
+
 def _scaled(value, factor):
     if isinstance(value, (tuple, list)):
         return type(value)(_scaled(v, factor) for v in value)

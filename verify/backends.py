@@ -67,6 +67,33 @@ def _jax():
     return jax
 
 
+CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+"""XLA's options for this suite's executables on the CPU: the elemental emitters instead of
+the MLIR fusion emitters. The references are small programs compiled once each, whose
+compilation is most of a cold run; these compile in about half the time (310 → 175 ms
+for a jvp, vjp and two Jacobians of a small layer; a cold registry run 21 → 16 s of CPU
+time in two paired runs) and give the same results to the bit (the registry's JSON report
+is the same bytes with and without them). benchmarks/speed.py measures the whole."""
+
+_COMPILER_OPTIONS: list = []  # [options], resolved on first use
+
+
+def compiler_options() -> dict:
+    """CPU_COMPILER_OPTIONS where JAX runs on the CPU and its XLA knows them (one trivial
+    compilation asks it, once per process), else {}: XLA's defaults."""
+    if not _COMPILER_OPTIONS:
+        jax = _jax()
+        options = {}
+        if jax.default_backend() == "cpu":
+            try:
+                jax.jit(lambda x: x + 1).lower(np.float64(0.0)).compile(compiler_options=CPU_COMPILER_OPTIONS)
+                options = dict(CPU_COMPILER_OPTIONS)
+            except Exception:  # an XLA without the option ("No such compile option"): its defaults
+                pass
+        _COMPILER_OPTIONS.append(options)
+    return _COMPILER_OPTIONS[0]
+
+
 def _torch():
     """torch, imported on first use (with torch.func)."""
     import torch
@@ -442,14 +469,14 @@ def jax_batch(kind: str, modes: tuple, function, args: tuple, wrt: tuple, probe)
                     _JAX_REFERENCES.pop(next(iter(_JAX_REFERENCES)))
                 # (XLA's backend optimizations stay on: compiling without them costs a fifth less,
                 # but its tanh of a saturated unit gave NaN where the optimized code does not)
-                kept = _JAX_REFERENCES[key] = _Kept(fingerprint, traced.lower().compile())
+                kept = _JAX_REFERENCES[key] = _Kept(fingerprint, traced.lower().compile(compiler_options=compiler_options()))
             elif kept.primal is None:  # the same derivatives traced again: f's own trace guards from now on
                 kept.primal = _primal_fingerprint(jax, function, jargs)
             return results(kept.compiled(jargs, jprobe))
     fw = of_wrt(function, list(jargs), wrt)
     w = tuple(jargs[i] for i in wrt)
     try:
-        values = jax.jit(lambda w, p: tuple(core(fw, w, p) for core, _, _ in cores))(w, jprobe)
+        values = jax.jit(lambda w, p: tuple(core(fw, w, p) for core, _, _ in cores), compiler_options=compiler_options())(w, jprobe)
     except Exception as exc:
         if not _tracing_error(jax, exc):
             raise

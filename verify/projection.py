@@ -443,7 +443,8 @@ def _jax_dispatch(entry: Identity, mode: str, args: tuple, out, direction, attem
         while len(_JAX_TRANSFORMS) >= _JAX_TRANSFORMS_KEPT:
             _JAX_TRANSFORMS.pop(next(iter(_JAX_TRANSFORMS)))
         own_rules = backends.written_outside_jax(entry.function, args)
-        _JAX_TRANSFORMS[key] = _GUARDED if own_rules else jax.jit(_jax_transform(entry.function, entry.wrt_tuple, mode))
+        _JAX_TRANSFORMS[key] = (_GUARDED if own_rules else
+                                jax.jit(_jax_transform(entry.function, entry.wrt_tuple, mode), compiler_options=backends.compiler_options()))
     jitted = _JAX_TRANSFORMS[key]
     if jitted is _GUARDED:
         def batch(kind, which, along):
