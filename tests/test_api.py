@@ -240,14 +240,48 @@ def test_the_primal_value_is_reused_only_from_a_clean_call():
     assert not _needs_structure(lambda x: np.sum(x**2), (x,), 0, seen) and seen["out"] == 5.0
 
 
+def test_whether_f_runs_on_a_framework_is_asked_once_per_function_and_shapes():
+    """runs_on remembers a yes per function, framework and argument shapes and dtypes (a
+    second check of the same layer does not trace or call it again); a new shape, dtype or
+    framework asks again, a no is asked again, and a function that goes away leaves nothing."""
+    import gc
+    import weakref
+
+    from verify import api
+
+    calls = []
+
+    def f(x):
+        calls.append(type(x).__module__.split(".")[0])
+        return array_namespace(x).sum(array_namespace(x).tanh(x))
+
+    for _ in range(3):
+        assert api.runs_on("torch", f, (np.ones(4),)) and api.runs_on("jax", f, (np.ones(4),))
+    assert calls == ["torch", "jax"]  # JAX traces f once: its arrays are tracers of jax's module
+    assert api.runs_on("torch", f, (np.ones(5),)) and api.runs_on("torch", f, (np.ones(4, dtype=np.float32),))
+    assert calls == ["torch", "jax", "torch", "torch"]
+    numpy_only = []
+
+    def g(x):
+        numpy_only.append(1)
+        return np.sum(np.tanh(np.asarray(x)))
+
+    assert not api.runs_on("torch", g, (np.ones(4),)) and not api.runs_on("torch", g, (np.ones(4),))
+    assert len(numpy_only) == 2
+    gone = weakref.ref(f)
+    del f
+    gc.collect()
+    assert gone() is None  # the cache did not keep it alive
+
+
 def test_asking_whether_f_runs_on_torch_computes_nothing_where_meta_tensors_do():
     """runs_on answers for torch on meta tensors (shapes, no arithmetic) where a real call
     would cost (f's numpy call took long, or, not timed, the arguments are large), on real
     tensors where a call is cheap or an operation needs values, and a numpy-only function
-    still answers no."""
+    still answers no (asked each time: _runs_on, which runs_on remembers)."""
     import torch
 
-    from verify.api import META_ABOVE_S, META_ABOVE_SIZE, runs_on
+    from verify.api import META_ABOVE_S, META_ABOVE_SIZE, _runs_on, runs_on
 
     devices = []
 
@@ -260,13 +294,13 @@ def test_asking_whether_f_runs_on_torch_computes_nothing_where_meta_tensors_do()
         return x * float(x.max().item())
 
     large = np.ones(META_ABOVE_SIZE + 1)
-    assert runs_on("torch", f, (np.ones(4),), primal_seconds=2 * META_ABOVE_S) and devices == ["meta"]
+    assert _runs_on("torch", f, (np.ones(4),), primal_seconds=2 * META_ABOVE_S) and devices == ["meta"]
     devices.clear()
-    assert runs_on("torch", f, (large,)) and devices == ["meta"]
+    assert _runs_on("torch", f, (large,)) and devices == ["meta"]
     devices.clear()
-    assert runs_on("torch", f, (large,), primal_seconds=META_ABOVE_S / 2) and devices == ["cpu"]
+    assert _runs_on("torch", f, (large,), primal_seconds=META_ABOVE_S / 2) and devices == ["cpu"]
     devices.clear()
-    assert runs_on("torch", f, (np.ones(4),)) and devices == ["cpu"]
+    assert _runs_on("torch", f, (np.ones(4),)) and devices == ["cpu"]
     devices.clear()
-    assert runs_on("torch", needs_a_value, (large,)) and devices == ["meta", "cpu"]
+    assert _runs_on("torch", needs_a_value, (large,)) and devices == ["meta", "cpu"]
     assert not runs_on("torch", lambda x: np.sum(np.tanh(np.asarray(x))), (np.ones(4),))

@@ -30,6 +30,7 @@ import inspect
 import numbers
 import sys
 import time
+import weakref
 
 from .engine import FRAMEWORK_CHOICES, argument_names, describe_argument, run_entry, same_bits
 from .results import EntryResult, VerificationError, failure_lines  # noqa: F401  (VerificationError: verify.VerificationError)
@@ -190,7 +191,31 @@ longer than META_ABOVE_S or, not timed, where the arguments hold more than
 META_ABOVE_SIZE numbers."""
 
 
+_RUNS_ON: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""function -> {(framework, its arguments' shapes and dtypes)} on which runs_on found that it
+runs: a check of the same function at the same shapes does not ask again (1.0–1.5 ms of
+JAX tracing per check at n = 10³ … 10⁴, a torch call or 3 ms of meta tensors). Held
+weakly: a function that goes away takes its entries with it."""
+
+
 def runs_on(framework: str, function, args: tuple, primal_seconds: float | None = None) -> bool:
+    """Whether the primal runs on this framework's arrays and returns one of them (remembered
+    per function, framework and the shapes and dtypes of plain numpy arguments: _RUNS_ON)."""
+    signature = ((framework, tuple((a.shape, a.dtype.str) for a in args))
+                 if all(type(a) is np.ndarray for a in args) else None)
+    try:
+        known = signature is not None and signature in _RUNS_ON.get(function, ())
+    except TypeError:  # a callable that takes no weak reference
+        known, signature = False, None
+    if known:
+        return True
+    verdict = _runs_on(framework, function, args, primal_seconds)
+    if verdict and signature is not None:
+        _RUNS_ON.setdefault(function, set()).add(signature)
+    return verdict
+
+
+def _runs_on(framework: str, function, args: tuple, primal_seconds: float | None = None) -> bool:
     """Whether the primal runs on this framework's arrays and returns one of them.
 
     A numpy-only function either raises on a jax/torch array or quietly converts it
