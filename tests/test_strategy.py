@@ -3,6 +3,8 @@ sparse-error power of the projected checks."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from array_api_compat import array_namespace
@@ -74,7 +76,11 @@ def test_torch_reverse_pass_is_timed_only_where_the_choice_depends_on_it(monkeyp
     big = verify.check(chain, chain_vjp, np.random.default_rng(0).standard_normal(10**4), kind="vjp", backends=("torch", "fd"))
     assert big.passed and big.projected and not timed and "torch reverse pass" not in big.strategy, big.strategy
     assert not primal_timed and "one call of f took" in big.strategy, big.strategy  # the engine's call, not timed again
-    medium = verify.check(softplus_sum, sigmoid, np.random.default_rng(0).standard_normal(2000), kind="gradient", backends=("torch", "fd"))
+    for _ in range(3):  # the premise: f's first call took its usual tens of µs (a load spike of 100× settles the plan too)
+        timed.clear(), primal_timed.clear()
+        medium = verify.check(softplus_sum, sigmoid, np.random.default_rng(0).standard_normal(2000), kind="gradient", backends=("torch", "fd"))
+        if not re.search(r"one call of f took [\d.]+ ms", medium.strategy):
+            break
     assert medium.passed and timed and primal_timed and "one torch reverse pass" in medium.strategy, medium.strategy
 
 
