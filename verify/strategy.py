@@ -45,14 +45,14 @@ The result says which ran and why (``Plan.note``); ``strategy="dense" | "project
 forces one, and ``probes=k`` fixes the number of block probes (on every side).
 
 Measured (benchmarks/results/vs_gradcheck.md, shared machine): at n = 10² a check takes
-0.7–2.3× gradcheck's default mode with every backend, 0.5–1.8× with backends=("torch",
-"fd"); from n = 10³ on 0.002–1.3×; where only gradcheck's fast mode is feasible
+0.6–2.4× gradcheck's default mode with every backend, 0.6–1.6× with backends=("torch",
+"fd"); from n = 10³ on 0.002–1.2×; where only gradcheck's fast mode is feasible
 (milliseconds; the MIN_BUDGET floor then rules the dense-or-projected choice, not the
-cost), 1.7× for a vjp and 5.1× for an HVP at n = 10⁴ (1.7× and 3.5× without JAX; the HVP
+cost), 1.6× for a vjp and 4.9× for an HVP at n = 10⁴ (1.7× and 3.3× without JAX; the HVP
 calls f 25 times, 0.4 ms each: 17 for the second-order finite differences, 5 in the
 frameworks' passes, 3 to learn how f runs; gradcheck's fast mode runs the hand-coded
 gradient twice and the HVP once, and differentiates nothing). The custom layers of
-benchmarks/results/layer_study.md: 2.6× gradcheck (median).
+benchmarks/results/layer_study.md: 2.3× gradcheck (median).
 """
 
 from __future__ import annotations
