@@ -839,15 +839,19 @@ def run_projected(entry: Identity, args: tuple, out, rng: np.random.Generator, s
         family = forward_blocks if side == "forward" else reverse_blocks
         return side, forward_draws if side == "forward" else reverse_draws, family[:fd_blocks] if spec.framework == "fd" else family
 
+    def draws_of(spec):
+        _, dense, family = side_of(spec)
+        return dense + family
+
     def computed(spec):
         """(record, the reference call's value or the exception it raised) of one check."""
         record: dict = {}
         try:
-            return record, reference(entry, spec, args, side_of(spec)[1] + side_of(spec)[2], out, record, paired.get(spec.id))
+            return record, reference(entry, spec, args, draws_of(spec), out, record, paired.get(spec.id))
         except Exception as exc:
             return record, exc
 
-    paired = _jax_paired(entry, specs, args, out, lambda spec: side_of(spec)[1] + side_of(spec)[2])
+    paired = _jax_paired(entry, specs, args, out, draws_of)
     # the other checks' references first, while the paired JAX pass runs on XLA's threads
     early = {spec.id: computed(spec) for spec in specs if spec.id not in paired}
     for spec in specs:
