@@ -80,6 +80,10 @@ def test_a_primal_that_writes_into_its_input_is_named_and_its_derivative_still_j
         assert "<= tolerance" in c.reason, c.reason
     wrong = verify.check(clearing_energy, lambda x: right(x) * 1.01, x, kind="gradient")
     assert all("primal writes into argument 0 (x)" in c.reason and "> tolerance" in c.reason for c in wrong.checks)
+    # projected, differences only: their shifted points go to f uncopied (Guarded.on_fresh), the write is still named
+    projected = verify.check(clearing_energy, right, x, kind="gradient", backends=("fd",), projection=True)
+    assert not projected.passed and projected.projected and np.array_equal(x, [0.3, -1.2, 2.0])
+    assert all(c.reason.startswith("primal writes into argument 0 (x)") for c in projected.checks), projected.message()
 
 
 @pytest.mark.parametrize("n", [4, 70_000])  # below and above engine.BYTES_COMPARED_AS_BYTES
