@@ -63,6 +63,22 @@ def test_singular_matrix_raises_in_the_hand_coded_inverse_with_a_reason():
     assert all("hand-coded derivative raised LinAlgError: Singular matrix" in c.reason for c in result.checks)
 
 
+@pytest.mark.parametrize("projection", [False, True])
+def test_a_derivative_that_returns_an_infinity_is_named_for_it(projection):
+    """Its two calls agree (the same bits, the infinity included): the reason is the
+    infinity in its result, not a floating-point error in comparing the two calls."""
+    import verify
+
+    def gradient(x):
+        g = 2 * x
+        g[0] = np.inf
+        return g
+
+    report = verify.check(lambda x: np.sum(x**2), gradient, np.array([0.3, -1.2, 2.0]), kind="gradient", projection=projection)
+    assert not report.passed and report.checks
+    assert all("hand-coded" in c.reason and "NaN or Inf" in c.reason for c in report.checks), report.message()
+
+
 @pytest.mark.parametrize(
     "name, args",
     [
