@@ -234,7 +234,7 @@ def markdown(rows: list[dict], repeats: int, load: dict | None = None) -> str:
         "checks compare the whole gradient entrywise): f once in numpy, the hand-coded gradient once (run twice on copies: "
         "the nondeterminism verdict), one forward-mode and one reverse-mode pass per framework (JAX's two in one jitted call, compiled once per function and shape, which XLA runs while torch and the differences are computed), "
         "and for `fd` central differences along v at h and h/2 (four evaluations of f in numpy, Richardson-extrapolated, "
-        "tolerance 1e-7). gradcheck fast_mode makes one reverse pass and one two-point difference in torch, with rtol 1e-3.",
+        "tolerance 1e-7). gradcheck fast_mode makes one two-point difference in torch, with rtol 1e-3; counted on this function, it calls f four times and the backward (the hand-coded gradient) four times: its reentrancy check runs the backward twice, like this suite's nondeterminism verdict.",
         "",
         "## Wall time of one check of the right gradient (seconds)",
         "",

@@ -50,9 +50,9 @@ Measured (benchmarks/results/vs_gradcheck.md, shared machine): at n = 10² a che
 (milliseconds; the MIN_BUDGET floor then rules the dense-or-projected choice, not the
 cost), 1.6× for a vjp and 4.9× for an HVP at n = 10⁴ (1.7× and 3.3× without JAX; the HVP
 calls f 25 times, 0.4 ms each: 17 for the second-order finite differences, 5 in the
-frameworks' passes, 3 to learn how f runs; gradcheck's fast mode runs the hand-coded
-gradient twice and the HVP once, and differentiates nothing). The custom layers of
-benchmarks/results/layer_study.md: 2.3× gradcheck (median).
+frameworks' passes, 3 to learn how f runs; gradcheck's fast mode calls the hand-coded
+gradient four times and the HVP four times, counted, and differentiates nothing). The
+custom layers of benchmarks/results/layer_study.md: 2.3× gradcheck (median).
 """
 
 from __future__ import annotations
