@@ -213,6 +213,8 @@ def test_quick_benchmark_runs_and_projection_catches_what_fast_mode_lets_through
     assert fast["catches"]["dropped term"] and not fast["catches"]["relative 1e-04"]  # within its rtol 1e-3
     table = (tmp_path / "projection.md").read_text()
     assert "| 1e+02 | verify projection | yes | yes | yes | yes | yes | yes |" in table
+    within = mine["runs"][0] / fast["runs"][0]  # the one round: the ratio within it
+    assert f"| 1e+02 | {within:.2f}× ({within:.2f} – {within:.2f}) |" in table, table
 
 
 def test_api_docstring_example_runs():
